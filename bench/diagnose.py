@@ -1,0 +1,215 @@
+"""Diagnostics wall time against the DNS critical path, through a local server with injected delay.
+
+    .venv/bin/python bench/diagnose.py --addresses 200 --domains 20 --delay-ms 50
+
+Starts the test DNS server (tests/servers/dns.py) on 127.0.0.1 with a fixed delay before every
+answer, runs `run_diagnostics` for N addresses spread over D recipient domains plus our sender
+checks, and prints the wall time next to the critical-path lower bound: the longest chain of
+lookups that depend on each other, times the delay. It then runs checkdmarc's SPF, DMARC and
+MX functions over the same domains through the same server, as checkdmarc would be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deliverytickets.settings")
+os.environ.setdefault("DEBUG", "true")  # a local measurement: no secrets needed
+
+import django  # noqa: E402
+
+django.setup()
+
+from diagnostics.resolver import DnsCache, DnsResolver  # noqa: E402
+from diagnostics.runner import run_diagnostics  # noqa: E402
+from diagnostics.sender import SenderConfig  # noqa: E402
+from tests.servers.dns import (  # noqa: E402
+    CONFIRMED_IP,
+    DOMAIN_BLOCKLIST,
+    IP_BLOCKLIST,
+    MISMATCH_IP,
+    SENDER_DOMAIN,
+    DnsServer,
+    bench_zone,
+)
+
+# The longest chains of dependent lookups in this workload, each link one round trip:
+#   recipient domain: MX -> A/AAAA of the MX hosts                              = 2
+#   SPF of sender.test: TXT sender.test -> TXT _spf.esp.test (include)          = 2
+#   reverse DNS: PTR of the IP -> A of the PTR name                             = 2
+#   DKIM, DMARC (all tree-walk levels at once), blocklists (A and TXT at once)  = 1
+CRITICAL_PATH_LOOKUPS = 2
+
+
+class ServerProcess:
+    """The DNS server in its own process, so its work does not share our interpreter's GIL."""
+
+    def __init__(self, *, domains: int, delay: float) -> None:
+        self.domains = domains
+        self.delay = delay
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    @staticmethod
+    def _serve(conn, domains: int, delay: float) -> None:
+        with DnsServer(bench_zone(domains), delay=delay) as server:
+            conn.send(server.port)
+            while True:
+                command = conn.recv()
+                if command == "reset":
+                    server.reset_counts()
+                    conn.send(None)
+                elif command == "count":
+                    conn.send(sum(server.queries.values()))
+                elif command == "types":
+                    by_type: dict[str, int] = {}
+                    for (_, rtype), n in server.queries.items():
+                        by_type[rtype] = by_type.get(rtype, 0) + n
+                    conn.send(by_type)
+                else:
+                    return
+
+    def __enter__(self) -> ServerProcess:
+        self._conn, child = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("fork").Process(
+            target=self._serve, args=(child, self.domains, self.delay), daemon=True
+        )
+        self._process.start()
+        self.port = self._conn.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._process.join(timeout=5)
+
+    @property
+    def nameserver(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def reset_counts(self) -> None:
+        self._conn.send("reset")
+        self._conn.recv()
+
+    def queries(self) -> int:
+        self._conn.send("count")
+        return self._conn.recv()
+
+    def queries_by_type(self) -> str:
+        self._conn.send("types")
+        counts = self._conn.recv()
+        return ", ".join(f"{t} {n}" for t, n in sorted(counts.items(), key=lambda i: -i[1]))
+
+
+def _sender() -> SenderConfig:
+    return SenderConfig(
+        domain=SENDER_DOMAIN,
+        sending_ips=(CONFIRMED_IP, MISMATCH_IP),
+        dkim_selectors=("s1",),
+        dnsbl_zones=(IP_BLOCKLIST, f"domain:{DOMAIN_BLOCKLIST}"),
+    )
+
+
+def run_ours(server: ServerProcess, addresses: list[str]) -> tuple[float, int, int, str]:
+    """One cold run (fresh resolver cache): wall seconds, results, queries seen, by type."""
+    resolver = DnsResolver(
+        nameservers=[server.nameserver], timeout=2.0, lifetime=5.0, cache=DnsCache()
+    )
+    server.reset_counts()
+    results = 0
+
+    def count(_result) -> None:
+        nonlocal results
+        results += 1
+
+    started = time.perf_counter()
+    report = run_diagnostics(
+        addresses,
+        resolver=resolver,
+        sender=_sender(),
+        allow_test_domains=True,
+        on_result=count,
+    )
+    elapsed = time.perf_counter() - started
+    assert len(report.addresses) == len(addresses)
+    return elapsed, results, server.queries(), server.queries_by_type()
+
+
+def run_checkdmarc(server: ServerProcess, domains: list[str]) -> tuple[float, int, str]:
+    """checkdmarc over the same work, domain after domain: wall seconds, queries seen, by type."""
+    import dns.nameserver
+    from checkdmarc import utils
+    from checkdmarc.dmarc import check_dmarc
+    from checkdmarc.smtp import get_mx_hosts
+    from checkdmarc.spf import check_spf
+
+    nameservers = [dns.nameserver.Do53Nameserver(server.host, server.port)]
+    utils.DNS_CACHE.clear()  # process-wide, keyed by name and type: start it cold
+    server.reset_counts()
+    started = time.perf_counter()
+    check_spf(SENDER_DOMAIN, nameservers=nameservers, timeout=2.0)
+    check_dmarc(SENDER_DOMAIN, nameservers=nameservers, timeout=2.0)
+    for domain in domains:
+        try:
+            get_mx_hosts(domain, nameservers=nameservers, timeout=2.0)
+        except Exception as error:  # checkdmarc raises on DNS trouble; count the time anyway
+            print(f"  checkdmarc {domain}: {error}", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    return elapsed, server.queries(), server.queries_by_type()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--addresses", type=int, default=200)
+    parser.add_argument("--domains", type=int, default=20)
+    parser.add_argument("--delay-ms", type=float, default=50.0)
+    parser.add_argument("--runs", type=int, default=5, help="cold runs to take the median of")
+    parser.add_argument("--skip-checkdmarc", action="store_true")
+    args = parser.parse_args()
+
+    domains = [f"d{i}.bench.test" for i in range(args.domains)]
+    addresses = [f"user{i}@{domains[i % args.domains]}" for i in range(args.addresses)]
+    delay = args.delay_ms / 1000
+    bound = CRITICAL_PATH_LOOKUPS * delay
+
+    with ServerProcess(domains=args.domains, delay=delay) as server:
+        run_ours(server, addresses[:2])  # warm up imports and threads, not DNS caches
+        runs = [run_ours(server, addresses) for _ in range(args.runs)]
+        wall = statistics.median(r[0] for r in runs)
+        results, queries = runs[0][1], runs[0][2]
+        print(
+            f"run_diagnostics: {args.addresses} addresses over {args.domains} domains, "
+            f"{args.delay_ms:g} ms per DNS answer, {os.cpu_count()} CPUs"
+        )
+        print(f"  results produced         {results}")
+        print(f"  DNS queries answered     {queries} ({runs[0][3]})")
+        print(f"  wall time (median of {args.runs}) {wall * 1000:8.1f} ms")
+        print(f"  runs                     {', '.join(f'{r[0] * 1000:.0f}' for r in runs)} ms")
+        print(
+            f"  critical path bound      {bound * 1000:8.1f} ms "
+            f"({CRITICAL_PATH_LOOKUPS} dependent lookups x {args.delay_ms:g} ms)"
+        )
+        if bound:
+            print(f"  wall / bound             {wall / bound:8.2f}")
+        print(f"  sum of all lookups       {queries * delay * 1000:8.1f} ms if asked one by one")
+        if not args.skip_checkdmarc:
+            checkdmarc_wall, checkdmarc_queries, by_type = run_checkdmarc(server, domains)
+            print(
+                f"checkdmarc (SPF + DMARC of {SENDER_DOMAIN}, MX of {args.domains} domains, "
+                "one by one)"
+            )
+            print(f"  DNS queries answered     {checkdmarc_queries} ({by_type})")
+            print(f"  wall time                {checkdmarc_wall * 1000:8.1f} ms")
+            if bound:
+                print(f"  wall / bound             {checkdmarc_wall / bound:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

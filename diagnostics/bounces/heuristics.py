@@ -1,0 +1,365 @@
+"""Non-standard bounces: the human-readable notices MTAs and providers write instead of a DSN.
+
+Postfix, Exim, qmail, Sendmail, Courier, Exchange, Gmail, Domino, OpenSMTPD and most of the rest
+share a shape: a notice, one paragraph per failed address holding the remote server's reply, then
+a copy of the original message. We cut the copy off, find the recipients (X-Failed-Recipients or
+the addresses the notice talks about), and take the paragraph under each as its diagnostic.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from email.message import Message
+from email.utils import getaddresses
+
+from diagnostics.bounces.common import (
+    ADDRESS_RE,
+    REPLY_RE,
+    STATUS_RE,
+    Draft,
+    find_command,
+    header_text,
+    squeeze,
+    unique_addresses,
+)
+from diagnostics.bounces.reasons import reason_for_phrase
+from diagnostics.bounces.rfc3464 import part_text
+
+# Where the notice ends and the returned message (or a machine-readable copy) begins.
+_CUT_RE = re.compile(
+    r"^[ \t>|*=_-]*(?:"
+    r"-+ ?this is a copy of the message|this is a copy of the message"
+    r"|below this line is a copy of the message|enclosed is a copy of the message"
+    r"|-+ ?original message ?-+|original message follows|returned message"
+    r"|-+ ?unsent message follows|unsent message follows|message headers follow"
+    r"|original message headers|the header of the original message"
+    r"|included is a copy of the message"
+    r"|-+ ?message text follows|message text follows|below is a copy of the original message"
+    r"|-+ ?original mail info|-+ ?original message$|-+ ?the original message was"
+    r"|content-type: message/rfc822|reporting-mta:|final-recipient:|original-recipient:"
+    r")",
+    re.I | re.MULTILINE,
+)
+# MIME structure that leaked into the text of a badly built report.
+_MIME_NOISE_RE = re.compile(
+    r"^[ \t]*(?:content-[\w-]+:.*|boundary=.*|--[\w=_.'/-]{8,}(?:--)?)[ \t]*$", re.I | re.MULTILINE
+)
+# A header block of the original message pasted inline: two header lines in a row.
+_HEADER_BLOCK_RE = re.compile(
+    r"^(?:Return-Path|Received|DKIM-Signature|X-Received|ARC-Seal|Delivered-To):.*\n"
+    r"(?:[ \t].*\n)*(?:[A-Za-z-]+:|[ \t])",
+    re.MULTILINE,
+)
+_BOUNCE_SENDER_RE = re.compile(
+    r"mailer-daemon|postmaster|post_master|mail delivery|mailer daemon|^\s*<>\s*$", re.I
+)
+_BOUNCE_SUBJECT_RE = re.compile(
+    r"undeliver|undelivered|delivery (?:status|failure|failed|notification|has failed|problem)"
+    r"|returned mail|failure notice|failure delivery|mail delivery|non[- ]?delivery|not delivered"
+    r"|could not be delivered|delivery failure|mail system error|mail failure|nicht zustellbar"
+    r"|non recapitabile|non remis|warning: message .* delayed|delayed mail|returned to sender"
+    r"|see transcript|error sending your mail|abuse report|complaint about",
+    re.I,
+)
+_BOUNCE_TEXT_RE = re.compile(
+    r"(?:could not|cannot|can't|couldn't|was not|wasn't|unable to) (?:be )?deliver"
+    r"|delivery (?:to the following recipients? )?(?:has )?failed|failed permanently|undeliverable"
+    r"|permanent (?:fatal )?errors?|returned to sender|mail delivery (?:subsystem|system|failed)"
+    r"|(?:message|mail) (?:was |has been )?(?:rejected|refused|bounced)|was rejected"
+    # A pasted notice without headers still quotes the server: "550 5.1.1 ...".
+    r"|(?<![\w.])[45]\d\d[ -]#?[45]\.\d{1,3}\.\d{1,3}(?![\d.])",
+    re.I,
+)
+_DELAYED_RE = re.compile(
+    r"has been delayed|is delayed|not yet been delivered|will be retried|still being retried"
+    r"|this is a warning|warning message only|temporary failure report|delivery delayed",
+    re.I,
+)
+# Text around an address that makes it the sender, the reporter or an identifier, not a victim.
+_NOT_RECIPIENT_BEFORE_RE = re.compile(
+    r"(?:\bfrom|sender|return-path|reply-to|errors-to|envelope-from|message-id|in-reply-to"
+    r"|references|contact|send mail to|original-mail-from|x-postfix-sender|generated from"
+    r"|expanded from)\b\W{0,6}$",
+    re.I,
+)
+_ROLE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster", "post_master", "abuse", "root"})
+# Words that only label an address ("Recipient address:", "Delivery failed:", "* ").
+_LABEL_WORDS_RE = re.compile(
+    r"\b(?:recipients?|address(?:es)?|rcpt to|final-recipient|original-recipient|rfc822"
+    r"|delivery failed|addressed to|to|in|out|orcpt)\b|[<>*:;=\-|\[\]()]",
+    re.I,
+)
+_SEPARATOR_RE = re.compile(r"^[\s\-=_*#~.|]{4,}$")
+_BLOCK_MAX_LINES = 25
+# Enough for any real notice; the rest of a huge paste is the returned message or noise.
+_NOTICE_MAX_CHARS = 200_000
+
+
+def looks_like_bounce(message: Message, notice: str) -> bool:
+    """True when headers or text say this is a delivery report rather than ordinary mail."""
+    if message.get("X-Failed-Recipients"):
+        return True
+    sender = header_text(message, "From") + " " + header_text(message, "Return-Path")
+    if _BOUNCE_SENDER_RE.search(sender):
+        return True
+    if _BOUNCE_SUBJECT_RE.search(header_text(message, "Subject")):
+        return True
+    return bool(_BOUNCE_TEXT_RE.search(notice))
+
+
+def notice_text(message: Message) -> str:
+    """Return the readable notice of a report, without the original message it returns."""
+    text = first_text_part(message)[:_NOTICE_MAX_CHARS]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if re.search(r"^>\s?(?:Final-Recipient|Reporting-MTA|Status)\s*:", text, re.I | re.MULTILINE):
+        # A bounce forwarded by a person: drop one level of quoting.
+        text = re.sub(r"^> ?", "", text, flags=re.MULTILINE)
+    text = _MIME_NOISE_RE.sub("", text)
+    cut = _CUT_RE.search(text)
+    if cut:
+        text = text[: cut.start()]
+    header_block = _HEADER_BLOCK_RE.search(text)
+    if header_block:
+        text = text[: header_block.start()]
+    return text
+
+
+def first_text_part(message: Message) -> str:
+    """Return the first readable part of a report (plain text, else HTML made plain)."""
+    markup = ""
+    for part in _leaf_parts(message):
+        content_type = part.get_content_type()
+        # A multipart type on a leaf means the boundary is broken: its body is the whole text.
+        if content_type == "text/plain" or content_type.startswith("multipart/"):
+            text = part_text(part)
+            if text.strip():
+                return text
+        elif content_type == "text/html" and not markup:
+            markup = part_text(part)
+    return _strip_html(markup)
+
+
+def _leaf_parts(message: Message):
+    if not message.is_multipart():
+        yield message
+        return
+    for part in message.get_payload():
+        if not isinstance(part, Message) or part.get_content_maintype() == "message":
+            continue
+        yield from _leaf_parts(part)
+
+
+# "[^<>]*" cannot run past the next "<", so stripping stays linear on broken markup.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)[^<>]*>")
+_BLOCK_TAGS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"})
+
+
+def _strip_html(markup: str) -> str:
+    """The visible text of an HTML notice, one line per block element."""
+    markup = _without_comments(markup[:_NOTICE_MAX_CHARS])
+    chunks: list[str] = []
+    position, hidden = 0, ""
+    for tag in _TAG_RE.finditer(markup):
+        if not hidden:
+            chunks.append(markup[position : tag.start()])
+        position = tag.end()
+        closing, name = tag.group(1), tag.group(2).lower()
+        if hidden:
+            hidden = "" if closing and name == hidden else hidden
+        elif not closing and name in ("script", "style"):
+            hidden = name
+        elif name in _BLOCK_TAGS:
+            chunks.append("\n")
+    if not hidden:
+        chunks.append(markup[position:])
+    return html.unescape("".join(chunks))
+
+
+def _without_comments(markup: str) -> str:
+    kept, position = [], 0
+    while (start := markup.find("<!--", position)) >= 0:
+        kept.append(markup[position:start])
+        end = markup.find("-->", start + 4)
+        if end < 0:
+            return "".join(kept)
+        position = end + 3
+    kept.append(markup[position:])
+    return "".join(kept)
+
+
+def scan(message: Message, notice: str) -> list[Draft]:
+    """Return one draft per failed recipient a non-standard notice talks about."""
+    lines = notice[:_NOTICE_MAX_CHARS].split("\n")
+    mentions = _Mentions(lines, excluded=_own_addresses(message))
+    failed = _failed_recipients_header(message)
+    recipients = failed or mentions.addresses()
+    if not recipients:
+        return []
+    action = "delayed" if _DELAYED_RE.search(notice) else "failed"
+    preamble = squeeze(_without_boilerplate("\n".join(lines[: mentions.first_line()])))
+    blocks = {recipient: _block_for(recipient, lines, mentions) for recipient in recipients}
+    if not failed and any(map(_is_strong, blocks.values())):
+        # Once some addresses carry a server's reply, an address in passing with none (a help
+        # desk contact in a translated paragraph, say) is not a failed recipient.
+        recipients = [
+            recipient
+            for recipient in recipients
+            if _is_strong(blocks[recipient]) or _heads_its_line(recipient, blocks[recipient])
+        ]
+    notice_command = find_command(notice)
+    drafts = []
+    for recipient in recipients:
+        block = blocks[recipient]
+        diagnostic = _diagnostic_from(block, recipient)
+        if not _is_strong(block) and (_is_strong(preamble) or not _says_something(diagnostic)):
+            # One reason stated before the list of addresses (MailMarshal, Verizon, EZweb).
+            diagnostic = _diagnostic_from(preamble, recipient) or diagnostic
+        drafts.append(
+            Draft(
+                recipient=recipient,
+                action=action,
+                diagnostic=diagnostic,
+                command=find_command(block) or notice_command,
+                context=preamble,
+            )
+        )
+    return drafts
+
+
+def _own_addresses(message: Message) -> set[str]:
+    """The report's own sender and addressee: the daemon and the original sender."""
+    values = [str(message.get(name, "")) for name in ("From", "To", "Reply-To", "Sender")]
+    return {address.lower() for _, address in getaddresses(values) if "@" in address}
+
+
+def _failed_recipients_header(message: Message) -> list[str]:
+    values = [str(value) for value in message.get_all("X-Failed-Recipients", [])]
+    return unique_addresses(
+        match.group() for value in values for match in ADDRESS_RE.finditer(value)
+    )
+
+
+class _Mentions:
+    """Where the notice names which addresses, sender-side and identifier addresses left out."""
+
+    def __init__(self, lines: list[str], *, excluded: set[str]) -> None:
+        self.ordered: list[str] = []
+        self.lines_of: dict[str, list[int]] = {}
+        self.on_line: dict[int, set[str]] = {}
+        for index, line in enumerate(lines):
+            for match in ADDRESS_RE.finditer(line):
+                address = match.group()
+                if self._is_recipient(address, line[max(0, match.start() - 80) : match.start()]):
+                    self._add(index, address, excluded=excluded)
+
+    @staticmethod
+    def _is_recipient(address: str, before: str) -> bool:
+        local_part = address.split("@", 1)[0].lower()
+        if local_part in _ROLE_LOCAL_PARTS:
+            return False
+        if re.match(r"[0-9a-f-]{30,}$", local_part):
+            return False  # a message or queue identifier that happens to contain "@"
+        return not _NOT_RECIPIENT_BEFORE_RE.search(before.rstrip("<\"' \t"))
+
+    def _add(self, index: int, address: str, *, excluded: set[str]) -> None:
+        key = address.lower()
+        if key in excluded:
+            return
+        if key not in self.lines_of:
+            self.ordered.append(address)
+            self.lines_of[key] = []
+        self.lines_of[key].append(index)
+        self.on_line.setdefault(index, set()).add(key)
+
+    def addresses(self) -> list[str]:
+        return list(self.ordered)
+
+    def first_line(self) -> int | None:
+        return min(self.on_line, default=None)
+
+    def names_other_than(self, index: int, address: str) -> bool:
+        return bool(self.on_line.get(index, set()) - {address.lower()})
+
+
+def _block_for(recipient: str, lines: list[str], mentions: _Mentions) -> str:
+    """The lines about one recipient: from its first mention to the next recipient's."""
+    starts = mentions.lines_of.get(recipient.lower(), [])
+    if not starts:
+        return ""
+    # An echo of the original headers ("To: ...") is not where the notice explains the failure.
+    start = next(
+        (index for index in starts if not re.match(r"\s*(?:to|cc)\s*:", lines[index], re.I)),
+        starts[0],
+    )
+    block: list[str] = []
+    strong = False
+    for index in range(start, min(len(lines), start + _BLOCK_MAX_LINES)):
+        line = lines[index]
+        if index != start and mentions.names_other_than(index, recipient):
+            break
+        if strong and (not line.strip() or _SEPARATOR_RE.match(line)):
+            break
+        block.append(line)
+        strong = strong or _is_strong(line)
+    return "\n".join(block)
+
+
+def _heads_its_line(recipient: str, block: str) -> bool:
+    first_line = block.split("\n", 1)[0]
+    return bool(re.match(rf"[\s*\-]*<?{re.escape(recipient)}\b", first_line, re.I))
+
+
+def _is_strong(line: str) -> bool:
+    """True when a line carries a failure reply, a failure status or a phrase we know."""
+    if any(m.group(1)[0] in "45" for m in REPLY_RE.finditer(line)):
+        return True
+    if any(m.group(1) in "45" for m in STATUS_RE.finditer(line)):
+        return True
+    return bool(reason_for_phrase(line))
+
+
+def _diagnostic_from(block: str, recipient: str) -> str:
+    text = squeeze(re.sub(r"[-=_*#~]{4,}", " ", _without_boilerplate(block)))
+    # The address heading the paragraph adds nothing; inside a server's reply it stays.
+    heading = re.compile(
+        rf"^[\s*\-]*<?{re.escape(recipient)}>?\s*:?\s*|<?{re.escape(recipient)}>?:?\s*$", re.I
+    )
+    head = heading.search(text[: len(recipient) + 80])
+    if head:
+        text = text[: head.start()] + " " + text[head.end() :]
+    return text.strip()
+
+
+_BOILERPLATE_RE = re.compile(
+    r"^(?!.*(?<![\w.])[245]\d\d[ -])"  # a line with a server's reply is never boilerplate
+    r".*(?:this is a permanent error|i'm afraid i wasn't able|sorry it didn't work out"
+    r"|please do not reply|do not reply to this|this message was created automatically"
+    r"|automatically generated|could not be delivered to one or more|please note that this"
+    r"|you do not need to re-?send|kept in the queue|for further assistance|if you do so, please"
+    r"|delete your own text|please contact your|rechecking the address|try resending"
+    r"|was undeliverable|the following (?:address|recipient)\(?e?s?\)? (?:failed|had)"
+    r"|this is the (?:mail system|postfix)"
+    r"|i'm sorry to have to inform you|there was an error delivering your mail|it's attached below"
+    r"|^\s*the mail system\s*$).*$",
+    re.I | re.MULTILINE,
+)
+
+
+def _without_boilerplate(text: str) -> str:
+    return _BOILERPLATE_RE.sub("", text)
+
+
+def _says_something(text: str) -> bool:
+    stripped = _LABEL_WORDS_RE.sub(" ", ADDRESS_RE.sub(" ", text))
+    return bool(re.search(r"[^\W\d_]{3,}", stripped)) or bool(REPLY_RE.search(text))
+
+
+def original_recipient_drafts(recipients: list[str], notice: str) -> list[Draft]:
+    """Drafts for a report that names nobody: fall back on the returned message's addressees."""
+    preamble = squeeze(_without_boilerplate(notice))
+    diagnostic = preamble if _says_something(preamble) else ""
+    action = "delayed" if _DELAYED_RE.search(notice) else "failed"
+    return [
+        Draft(recipient=address, action=action, diagnostic=diagnostic) for address in recipients
+    ]

@@ -1,0 +1,120 @@
+"""Reports that are not bounces but say something about a recipient.
+
+RFC 3834 automatic replies (the mailbox received the message), Microsoft JMRP complaints (the
+format Outlook.com used before ARF) and Amazon SES JSON notifications (bounce, complaint,
+delivery), as pasted from a mailbox subscribed to an SNS topic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from email.message import Message
+from email.utils import getaddresses
+
+from diagnostics.bounces.common import (
+    ADDRESS_RE,
+    Draft,
+    header_text,
+    squeeze,
+    unique_addresses,
+)
+
+
+def auto_reply_drafts(message: Message, notice: str) -> list[Draft]:
+    """Return a "vacation" draft when the message is an automatic reply (RFC 3834)."""
+    auto_submitted = str(message.get("Auto-Submitted", "")).lower()
+    subject = header_text(message, "Subject")
+    is_auto_reply = auto_submitted.startswith("auto-replied") or bool(
+        message.get("X-Autoreply")
+        or message.get("X-Autorespond")
+        or re.match(r"\s*(?:auto(?:matic)?[- ]?reply|out of (?:the )?office)\b", subject, re.I)
+    )
+    if not is_auto_reply:
+        return []
+    senders = [address for _, address in getaddresses([str(message.get("From", ""))])]
+    if not senders or "@" not in senders[0]:
+        return []
+    return [Draft(recipient=senders[0], diagnostic=squeeze(notice)[:300], reason_hint="vacation")]
+
+
+def microsoft_jmrp_drafts(message: Message, notice: str) -> list[Draft]:
+    """Return "feedback" drafts for a Microsoft JMRP complaint (the pre-ARF format)."""
+    recipients = []
+    for part in message.walk():
+        value = part.get("X-HmXmrOriginalRecipient")
+        if value:
+            recipients.extend(match.group() for match in ADDRESS_RE.finditer(str(value)))
+    diagnostic = squeeze(header_text(message, "Subject")) or squeeze(notice)[:300]
+    return [
+        Draft(recipient=recipient, diagnostic=diagnostic, reason_hint="feedback")
+        for recipient in unique_addresses(recipients)
+    ]
+
+
+_SES_SUBTYPES = {
+    "NoEmail": "the address does not exist",
+    "MailboxFull": "mailbox full",
+    "MessageTooLarge": "message too large",
+    "ContentRejected": "content rejected",
+    "AttachmentRejected": "content rejected (attachment)",
+    "Suppressed": "address on the Amazon SES suppression list",
+    "OnAccountSuppressionList": "address on the account-level suppression list",
+}
+
+
+def ses_notification_drafts(notice: str) -> list[Draft]:
+    """Return drafts from an Amazon SES notification (JSON, bare or wrapped by SNS)."""
+    start = notice.find("{")
+    if start < 0 or "notificationType" not in notice and "eventType" not in notice:
+        return []
+    try:
+        document, _ = json.JSONDecoder().raw_decode(notice[start:])
+        if isinstance(document, dict) and isinstance(document.get("Message"), str):
+            document = json.loads(document["Message"])
+    except ValueError:
+        return []
+    if not isinstance(document, dict):
+        return []
+    kind = str(document.get("notificationType") or document.get("eventType") or "").lower()
+    if kind == "bounce":
+        bounce = document.get("bounce") or {}
+        # Without the remote server's words, SES's own bounce sub-type says what happened.
+        summary = _SES_SUBTYPES.get(str(bounce.get("bounceSubType", "")), "")
+        return [
+            Draft(
+                recipient=str(entry.get("emailAddress", "")),
+                action=str(entry.get("action", "failed")).lower(),
+                status=str(entry.get("status", "")),
+                diagnostic=squeeze(
+                    re.sub(
+                        r"^\s*smtp\s*;", "", str(entry.get("diagnosticCode") or summary), flags=re.I
+                    )
+                ),
+            )
+            for entry in bounce.get("bouncedRecipients") or []
+            if isinstance(entry, dict)
+        ]
+    if kind == "complaint":
+        complaint = document.get("complaint") or {}
+        feedback = str(complaint.get("complaintFeedbackType", "abuse"))
+        return [
+            Draft(
+                recipient=str(entry.get("emailAddress", "")),
+                diagnostic=f"Complaint ({feedback})",
+                reason_hint="feedback",
+            )
+            for entry in complaint.get("complainedRecipients") or []
+            if isinstance(entry, dict)
+        ]
+    if kind == "delivery":
+        delivery = document.get("delivery") or {}
+        return [
+            Draft(
+                recipient=str(recipient),
+                action="delivered",
+                diagnostic=squeeze(str(delivery.get("smtpResponse", ""))),
+            )
+            for recipient in delivery.get("recipients") or []
+        ]
+    return []

@@ -1,0 +1,168 @@
+"""Read a bounce message into one BounceRecipient per affected address."""
+
+from __future__ import annotations
+
+import email
+import logging
+import re
+from dataclasses import asdict, dataclass
+from email import policy
+from email.message import Message
+
+from diagnostics.bounces import heuristics, notifications, rfc3464
+from diagnostics.bounces.common import Draft, find_command, find_reply_code, find_status, squeeze
+from diagnostics.bounces.common import is_generic_status as _is_generic
+from diagnostics.bounces.reasons import bounce_class_for, classify, is_hard_bounce
+
+logger = logging.getLogger(__name__)
+
+MAX_INPUT_BYTES = 10 * 1024 * 1024
+_DIAGNOSTIC_MAX_CHARS = 1000
+_MAX_NESTING = 3
+# An mbox export holds several messages, each after a "From sender date" postmark line.
+_MBOX_SEPARATOR_RE = re.compile(rb"^From \S+ +\w{3} \w{3} +\d", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class BounceRecipient:
+    """What a bounce says about one recipient."""
+
+    recipient: str
+    action: str
+    status: str
+    reply_code: str
+    reason: str
+    hard_bounce: bool
+    diagnostic: str
+    bounce_class: str
+
+    def as_dict(self) -> dict[str, str | bool]:
+        return asdict(self)
+
+
+def parse_bounce(raw: bytes | str) -> list[BounceRecipient]:
+    """Return one entry per recipient a bounce reports on; never raises, [] when unreadable."""
+    try:
+        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+        if not data.strip() or len(data) > MAX_INPUT_BYTES:
+            return []
+        results: list[BounceRecipient] = []
+        for chunk in _split_mbox(data):
+            message = email.message_from_bytes(chunk, policy=policy.compat32)
+            results.extend(_finish(draft) for draft in _drafts(message))
+        return results
+    except Exception:
+        # Pasted text can be anything; a bounce we cannot read must not break the page.
+        logger.warning("Unreadable bounce message", exc_info=True)
+        return []
+
+
+def _split_mbox(data: bytes) -> list[bytes]:
+    starts = [match.start() for match in _MBOX_SEPARATOR_RE.finditer(data)]
+    if len(starts) < 2 or starts[0] != 0:
+        return [data]
+    return [data[start:end] for start, end in zip(starts, [*starts[1:], len(data)], strict=True)]
+
+
+def _drafts(message: Message, *, depth: int = 0) -> list[Draft]:
+    """The per-recipient findings, from the most to the least structured format present."""
+    notice = heuristics.notice_text(message)
+    feedback = rfc3464.feedback_drafts(message, notice=notice)
+    if feedback:
+        return feedback
+    jmrp = notifications.microsoft_jmrp_drafts(message, notice)
+    if jmrp:
+        return jmrp
+    ses = notifications.ses_notification_drafts(heuristics.first_text_part(message))
+    if ses:
+        return ses
+    dsn = rfc3464.delivery_status_drafts(message)
+    is_bounce = bool(dsn) or heuristics.looks_like_bounce(message, notice)
+    if not is_bounce:
+        return notifications.auto_reply_drafts(message, notice)
+    scanned = heuristics.scan(message, notice)
+    if dsn:
+        return _enrich(dsn, scanned)
+    if scanned:
+        return scanned
+    if depth < _MAX_NESTING:
+        # A gateway or a person may wrap the real bounce in a message of their own.
+        for inner in rfc3464.attached_messages(message):
+            nested = _drafts(inner, depth=depth + 1)
+            if nested and _is_report(inner):
+                return nested
+    return heuristics.original_recipient_drafts(rfc3464.original_recipients(message), notice)
+
+
+def _is_report(message: Message) -> bool:
+    return bool(rfc3464.delivery_status_drafts(message)) or heuristics.looks_like_bounce(
+        message, heuristics.notice_text(message)
+    )
+
+
+def _enrich(dsn: list[Draft], scanned: list[Draft]) -> list[Draft]:
+    """Fill what a DSN leaves out (diagnostic, SMTP command) from the readable notice."""
+    by_address = {draft.recipient.lower(): draft for draft in scanned}
+    for draft in dsn:
+        if not draft.recipient and len(dsn) == 1 and len(scanned) == 1:
+            draft.recipient = scanned[0].recipient
+        match = by_address.get(draft.recipient.lower())
+        if match is None and len(dsn) == 1 and len(scanned) == 1:
+            match = scanned[0]
+        if match is None:
+            continue
+        if not draft.diagnostic:
+            # "Status: 5.4.4 (Illegal host/domain name found)" beats a paragraph of prose.
+            draft.diagnostic = _specific_comment(draft.status_comment) or match.diagnostic
+        draft.command = draft.command or match.command
+        draft.context = " ".join(filter(None, [match.diagnostic, match.context]))
+    return [draft for draft in dsn if draft.recipient]
+
+
+def _finish(draft: Draft) -> BounceRecipient:
+    diagnostic = draft.diagnostic or draft.status_comment
+    status = _best_status(draft.status, diagnostic)
+    reply_code = find_reply_code(diagnostic)
+    command = draft.command or find_command(diagnostic)
+    reason = draft.reason_hint or classify(
+        diagnostic=diagnostic,
+        status=status,
+        reply_code=reply_code,
+        action=draft.action,
+        command=command,
+        diagnostic_type=draft.diagnostic_type,
+        context=draft.context,
+    )
+    if not status and not reply_code and draft.context:
+        # A notice that gives one reason for all its recipients (qmail, MailMarshal) carries the
+        # codes in the text around them.
+        status, reply_code = find_status(draft.context), find_reply_code(draft.context)
+    hard = is_hard_bounce(reason, status=status, reply_code=reply_code)
+    return BounceRecipient(
+        recipient=draft.recipient,
+        action=draft.action,
+        status=status,
+        reply_code=reply_code,
+        reason=reason,
+        hard_bounce=hard,
+        diagnostic=squeeze(diagnostic)[:_DIAGNOSTIC_MAX_CHARS],
+        bounce_class=bounce_class_for(reason, hard),
+    )
+
+
+def _specific_comment(comment: str) -> str:
+    if re.search(
+        r"other or undefined|permanent failure|temporary failure|transient", comment, re.I
+    ):
+        return ""
+    return comment
+
+
+def _best_status(reported: str, diagnostic: str) -> str:
+    """The DSN Status unless it is X.0.0 and the server's own reply is more precise."""
+    found = find_status(diagnostic)
+    if not reported:
+        return found
+    if reported.endswith(".0.0") and found and not _is_generic(found):
+        return found
+    return reported

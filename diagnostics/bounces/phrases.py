@@ -1,0 +1,360 @@
+"""Well-known diagnostic phrases, one table per bounce reason.
+
+Collected from the texts MTAs and mailbox providers put in their replies (Postfix, Exim,
+Sendmail, Exchange, Gmail, Yahoo, Microsoft, ...). Patterns are case-insensitive and matched
+against the diagnostic with SMTP reply and enhanced status codes taken out.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def _phrases(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+
+
+# Ordered: the first reason whose phrases match wins, so the narrow readings come before the
+# broad ones (a DMARC rejection also says "unauthenticated"; a DNSBL refusal also says "blocked").
+PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "expired",
+        _phrases(
+            r"retry time(?:out)? (?:exceeded|expired|reached)",
+            r"message (?:has )?expired",
+            r"envelope expired",
+            r"delivery time expired",
+            r"(?:in|on) the queue too long",
+            r"could not be delivered for too long",
+            r"delivery failed \d+ attempts",
+            r"was aborted after",
+            r"giving up after",
+            r"unable to deliver in \d+ minutes",
+            r"retry period expired",
+            r"maximum time in queue",
+        ),
+    ),
+    (
+        "mailboxfull",
+        _phrases(
+            r"mail ?box (?:is |was )?(?:full|over ?quota|exceeds?)",
+            r"quota (?:exceeded|full)",
+            r"over ?quota",
+            r"storage quota",
+            r"exceeds? (?:the )?(?:allowed |disk )?(?:quota|size)",
+            r"(?:insufficient|not enough) (?:disk|storage) space",
+            r"disk quota",
+            r"(?:user|mailbox|recipient)'?s? (?:storage|quota|disk)",
+            r"mailbox (?:has )?exceeded",
+            r"full mailbox",
+            r"account is full",
+            r"mail ?folder is full",
+            r"their mailbox is full",
+        ),
+    ),
+    (
+        "exceedlimit",
+        _phrases(
+            r"message length exceeds administrative limit",
+            r"exceeds? (?:the )?(?:per[- ])?(?:mailbox|recipient) (?:message )?size limit",
+        ),
+    ),
+    (
+        "mesgtoobig",
+        _phrases(
+            r"message (?:is |was )?too (?:big|large|long)",
+            r"message size exceeds",
+            r"size limit (?:exceeded|reached)",
+            r"exceeds? (?:the )?(?:fixed )?max(?:imum)? (?:allowed )?(?:message )?size",
+            r"recipsizelimit",
+            r"mail size limit",
+            r"file too big",
+            r"message file too big",
+        ),
+    ),
+    (
+        "suspend",
+        _phrases(
+            r"\b(?:user|account|mail ?box|recipient)\b[^.]{0,60}?"
+            r"\b(?:is|has been|was|temporar(?:il)?y)\s+(?:temporar(?:il)?y\s+)?"
+            r"(?:disabled|suspended|inactive|locked|frozen|deactivated|discontinued)",
+            r"(?:user|account|mail ?box|recipient)\S* \S+ temporar(?:il)?y locked",
+            r"disabled (?:recipient|mailbox|account|user|address)",
+            r"account (?:is )?(?:disabled|suspended)",
+        ),
+    ),
+    (
+        "hasmoved",
+        _phrases(
+            r"no longer (?:on (?:this )?server|valid|available|active|in use|with us|at this)",
+            r"mailbox (?:has )?moved",
+            r"address (?:has )?changed",
+            r"no forwarding address",
+            r"(?:user|mailbox|recipient) has moved",
+        ),
+    ),
+    (
+        "notaccept",
+        _phrases(
+            r"null mx",
+            r"does not accept (?:e-?mail|mail|messages)",
+            r"doesn'?t (?:receive|accept) (?:e-?mail|mail)",
+            r"no smtp service",
+            r"not accepting (?:any )?(?:e-?mail|mail|messages|network messages)",
+        ),
+    ),
+    (
+        "toomanyconn",
+        _phrases(
+            r"too many (?:connections|recipients|concurrent|sessions|simultaneous)",
+            r"frequency limit",
+            r"rate limit",
+            r"throttl",
+            r"connection limit",
+            r"exceeded the (?:maximum )?number of (?:connections|recipients)",
+        ),
+    ),
+    (
+        "policyviolation",
+        _phrases(
+            r"\bdmarc\b",
+            r"policy reasons",
+            r"policy violation",
+            r"violat\w* (?:our |the |local )?\w* ?polic",
+            r"multiple addresses in from",
+            r"content presents a potential",
+            r"message not allowed",
+            r"not accepted (?:due to|for|because of) (?:local )?polic",
+            r"rejected (?:by|due to|per) (?:local )?polic",
+        ),
+    ),
+    (
+        "securityerror",
+        _phrases(
+            r"authentication (?:is )?(?:required|failed|needed|credentials)",
+            r"unauthenticated",
+            r"authentication checks? (?:failed|did not pass)",
+            r"not authenticated",
+            r"must authenticate",
+            r"smtp auth",
+            r"without authentication",
+            r"\bspf\b",
+            r"\bdkim\b",
+            r"sender ?id\b",
+            r"(?:tls|encryption|starttls) (?:is )?(?:required|needed)",
+            r"must (?:issue a )?starttls",
+        ),
+    ),
+    (
+        "rejected",
+        _phrases(
+            r"sender (?:address |domain )?"
+            r"(?:rejected|refused|denied|not allowed|invalid|unknown|blocked)",
+            r"sender verif\w* failed",
+            r"domain of sender",
+            r"bad sender",
+            r"envelope sender",
+            r"all recipient addresses rejected",
+            r"mail from (?:address )?(?:rejected|refused|denied)",
+            r"sender is (?:on|in) (?:the |a )?(?:block|black|deny)",
+        ),
+    ),
+    (
+        "hostunknown",
+        _phrases(
+            r"host unknown",
+            r"unknown host",
+            r"host (?:or domain name )?not found",
+            r"domain (?:name )?not found",
+            r"no such domain",
+            r"domain (?:does not|doesn'?t|may not) exist",
+            r"unrout(?:e)?able",
+            r"illegal host",
+            r"(?:couldn'?t|could not|cannot|can'?t) find (?:a |any )?mail exchanger",
+            r"no mail exchanger",
+            r"domain is not reachable",
+            r"name service error",
+            r"\bnxdomain\b",
+            r"bad destination system",
+            r"unknown domain",
+            r"no mx record",
+            r"invalid domain",
+        ),
+    ),
+    (
+        "blocked",
+        _phrases(
+            r"blocked using",
+            r"client host (?:\S+ )?(?:rejected|blocked)",
+            r"\bblack ?list",
+            r"\bblock ?list",
+            r"\bdnsbl\b",
+            r"\brbl\b",
+            r"spamhaus",
+            r"spamcop",
+            r"\bsorbs\b",
+            r"banned sending ip",
+            r"\b(?:sending|source|client|connecting|your|following) ips?\b",
+            r"adresse ip",
+            r"reverse dns",
+            r"\bptr\b",
+            r"\brdns\b",
+            r"dynamic ip",
+            r"dial-?up",
+            r"residential",
+            r"open relay",
+            r"smtp server of your isp",
+            r"\breputation\b",
+            r"^\W*(?:[245]\d\d\W+)?blocked\b",
+            r"ip address (?:\S+ )?(?:is |has been )?(?:blocked|banned|listed|blacklisted)",
+            r"not allowed to send (?:mail|e-?mail) from",
+        ),
+    ),
+    (
+        "norelaying",
+        _phrases(
+            r"relay(?:ing)? (?:access )?denied",
+            r"relay(?:ing)? not (?:permitted|allowed)",
+            r"not permitted to relay",
+            r"unable to relay",
+            r"we do not relay",
+            r"not allowed to relay",
+            r"relaying (?:mail )?to \S+ (?:is )?not allowed",
+            r"no relaying",
+        ),
+    ),
+    (
+        "virusdetected",
+        _phrases(
+            r"\bvirus",
+            r"malware",
+            r"\binfected\b",
+            r"trojan",
+            r"rejected due to security polic",
+        ),
+    ),
+    (
+        "spamdetected",
+        _phrases(
+            r"(?:detected|identified|considered|classified|marked|flagged|scored|rejected) as spam",
+            r"looks like spam",
+            r"spam (?:content|message|detected|score|filter|signature)",
+            r"(?:likely|suspected|probable) spam",
+            r"\bUBE\b",
+            r"unsolicited",
+            r"bulk (?:e-?mail|mail)",
+            r"content rejected",
+            r"junk mail",
+            r"spam policy",
+        ),
+    ),
+    (
+        "userunknown",
+        _phrases(
+            r"user unknown",
+            r"unknown user",
+            r"unknown (?:local[- ]?part|recipient|mailbox|account|alias)",
+            r"no such (?:user|mailbox|recipient|account|address|person|local user)",
+            r"(?:user|mailbox|recipient|account|address) "
+            r"(?:does not|doesn'?t|does ?n.t|not) exists?",
+            r"(?:user|recipient|mailbox|account|address|addressee) "
+            r"(?:was )?not (?:found|known|listed)",
+            r"not listed in (?:the )?(?:domino )?directory",
+            r"recipnotfound",
+            r"invalid (?:recipient|mailbox|user|final delivery userid)",
+            r"destinataire invalide",
+            r"(?:address|recipient) (?:couldn'?t|could not) be found",
+            r"account that you tried to reach",
+            r"is not a valid (?:mailbox|user|recipient)",
+            r"bad destination mailbox",
+            r"mailbox not found",
+            r"doesn'?t have an? \S+ account",
+            r"recipient address rejected: access denied",
+            r"unknown or invalid recipient",
+            r"address unknown",
+        ),
+    ),
+    ("filtered", _phrases(r"message filtered", r"content filter", r"filtered by")),
+    (
+        "networkerror",
+        _phrases(
+            r"no route to host",
+            r"network (?:is )?unreachable",
+            r"host unreachable",
+            r"connection refused",
+            r"hop count",
+            r"too many hops",
+            r"mail loop",
+            r"routing loop",
+            r"loop detected",
+            r"dns (?:error|failure|lookup failed|server failure)",
+            r"\bservfail\b",
+            r"network error",
+            r"lost connection",
+            r"connection (?:reset|dropped)",
+        ),
+    ),
+    (
+        "systemfull",
+        _phrases(r"insufficient system storage", r"system (?:is )?full", r"out of disk"),
+    ),
+    (
+        "systemerror",
+        _phrases(
+            r"system error",
+            r"internal (?:server )?error",
+            r"local error",
+            r"temporary local problem",
+            r"service (?:is )?(?:currently )?unavailable",
+            r"transaction failed",
+            r"could not load",
+            r"queue file write error",
+            r"server configuration",
+            r"resources? temporarily unavailable",
+        ),
+    ),
+    (
+        "mailererror",
+        _phrases(
+            r"mailer error",
+            r"command output",
+            r"\bprocmail\b",
+            r"delivery program",
+            r"pipe to \S*program",
+        ),
+    ),
+    (
+        "syntaxerror",
+        _phrases(
+            r"syntax error",
+            r"improper sequence",
+            r"bad sequence",
+            r"out of sequence",
+            r"command (?:not )?(?:recogni[sz]ed|unrecogni[sz]ed|implemented)",
+            r"unrecogni[sz]ed command",
+        ),
+    ),
+    (
+        "contenterror",
+        _phrases(
+            r"header (?:syntax )?error",
+            r"invalid header",
+            r"malformed (?:message|header|mime)",
+            r"mime (?:error|format)",
+        ),
+    ),
+)
+
+# Generic refusals that usually mean the mailbox is not there, unless a specific status code
+# says otherwise ("Recipient address rejected: Delivery not authorized" with 5.7.1).
+WEAK_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "userunknown",
+        _phrases(
+            r"recipient (?:address )?rejected",
+            r"mailbox (?:is )?unavailable",
+            r"address rejected",
+            r"invalid (?:e-?mail )?address",
+        ),
+    ),
+)

@@ -1,0 +1,429 @@
+"""Our DNS layer: one dnspython resolver, answers as values, a short cache, one lookup per question.
+
+Checks never see a dnspython exception: every query returns a `DnsAnswer` that says records,
+NXDOMAIN, NODATA, or an error (timeout, SERVFAIL, REFUSED, unreachable) with a readable reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+Question = tuple[str, str]
+
+
+class AnswerStatus(StrEnum):
+    RECORDS = "records"
+    NXDOMAIN = "nxdomain"
+    NODATA = "nodata"
+    ERROR = "error"
+
+
+class DnsError(StrEnum):
+    TIMEOUT = "timeout"
+    SERVFAIL = "servfail"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    BAD_RESPONSE = "bad_response"
+    BAD_NAME = "bad_name"
+    OTHER = "error"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """What one question got: records, NXDOMAIN, NODATA, or an error with its reason."""
+
+    name: str
+    rdtype: str
+    status: AnswerStatus
+    records: tuple[str, ...] = ()
+    rdata: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    error: DnsError | None = None
+    reason: str = ""
+    ttl: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is AnswerStatus.RECORDS
+
+    @property
+    def negative(self) -> bool:
+        """The name or the type definitely does not exist (NXDOMAIN or NODATA)."""
+        return self.status in (AnswerStatus.NXDOMAIN, AnswerStatus.NODATA)
+
+    @property
+    def failed(self) -> bool:
+        return self.status is AnswerStatus.ERROR
+
+    def texts(self) -> list[str]:
+        """TXT records as strings, the character-strings of each record joined."""
+        return [
+            b"".join(r.strings).decode("utf-8", "replace")
+            for r in self.rdata
+            if hasattr(r, "strings")
+        ]
+
+    def describe(self) -> str:
+        """One readable line, e.g. 'MX example.org: timed out after 2.0 s'."""
+        if self.ok:
+            return f"{self.rdtype} {self.name}: {', '.join(self.records)}"
+        if self.status is AnswerStatus.NXDOMAIN:
+            return f"{self.rdtype} {self.name}: the name does not exist (NXDOMAIN)"
+        if self.status is AnswerStatus.NODATA:
+            return f"{self.rdtype} {self.name}: no {self.rdtype} records (NODATA)"
+        return f"{self.rdtype} {self.name}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "type": self.rdtype, "status": str(self.status)}
+        if self.records:
+            data["records"] = list(self.records)
+        if self.error:
+            data["error"] = str(self.error)
+            data["reason"] = self.reason
+        return data
+
+
+class DnsCache:
+    """A small thread-safe LRU of answers with capped TTLs; errors are never stored."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 4096,
+        max_ttl: float = 300.0,
+        negative_ttl_without_soa: float = 30.0,
+        clock=time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.max_ttl = max_ttl
+        self.negative_ttl_without_soa = negative_ttl_without_soa
+        self._clock = clock
+        self._entries: OrderedDict[Question, tuple[float, DnsAnswer]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Question) -> DnsAnswer | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            expires, answer = entry
+            if expires <= self._clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return answer
+
+    def put(self, key: Question, answer: DnsAnswer, ttl: float | None) -> None:
+        """Store `answer`; `ttl` None means a negative answer that came without an SOA."""
+        if answer.failed:
+            return
+        if ttl is None:
+            ttl = self.negative_ttl_without_soa
+        ttl = min(ttl, self.max_ttl)
+        if ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (self._clock() + ttl, answer)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+class _Memo:
+    """Shares one lookup between threads asking the same question; optionally keeps answers."""
+
+    def __init__(self, *, keep: bool) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._entries: dict[Question, Future[DnsAnswer]] = {}
+
+    def run(self, key: Question, lookup) -> DnsAnswer:
+        with self._lock:
+            future = self._entries.get(key)
+            owner = future is None
+            if owner:
+                future = Future()
+                self._entries[key] = future
+        if not owner:
+            return future.result()
+        try:
+            answer = lookup()
+        except Exception as error:  # lookup() classifies errors itself; this is a last guard
+            answer = DnsAnswer(
+                key[0], key[1], AnswerStatus.ERROR, error=DnsError.OTHER, reason=str(error)
+            )
+        future.set_result(answer)
+        if not self.keep:
+            with self._lock:
+                self._entries.pop(key, None)
+        return answer
+
+
+def parse_nameserver(entry: str) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address → (IP address, port)."""
+    entry = entry.strip()
+    host, port = entry, 53
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if rest.startswith(":"):
+            port = int(rest[1:])
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+        port = int(port_text)
+    if not 0 < port < 65536:
+        raise ValueError(f"bad nameserver port in {entry!r}")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        # A name: resolve it once, through the system, when the resolver is built.
+        host = socket.getaddrinfo(host, port, proto=socket.IPPROTO_UDP)[0][4][0]
+    return host, port
+
+
+def _split_nameservers(nameservers: str | Iterable[str]) -> list[str]:
+    if isinstance(nameservers, str):
+        nameservers = [nameservers]
+    return [part.strip() for entry in nameservers for part in entry.split(",") if part.strip()]
+
+
+def _build_backend(nameservers: list[str], *, timeout: float, lifetime: float):
+    backend = dns.resolver.Resolver(configure=False)
+    if nameservers:
+        backend.nameservers = [
+            dns.nameserver.Do53Nameserver(host, port)
+            for host, port in (parse_nameserver(entry) for entry in nameservers)
+        ]
+    else:
+        try:
+            backend.read_resolv_conf("/etc/resolv.conf")
+        except (OSError, dns.resolver.NoResolverConfiguration):
+            backend = dns.resolver.Resolver(configure=True)
+    backend.timeout = timeout
+    backend.lifetime = lifetime
+    backend.cache = None  # ours, with bounded negative TTLs, sits in front
+    backend.retry_servfail = False
+    # EDNS with the DNS Flag Day 2020 buffer: big TXT answers arrive over UDP or retry on TCP.
+    backend.use_edns(0, 0, 1232)
+    return backend
+
+
+def _negative_ttl(response: dns.message.Message | None) -> int | None:
+    """The negative-caching TTL from an SOA in the authority section, None when there is none."""
+    if response is None:
+        return None
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            return min(rrset.ttl, rrset[0].minimum)
+    return None
+
+
+def _server_errors(error: Exception) -> list[Any]:
+    return [entry[3] for entry in error.kwargs.get("errors") or [] if len(entry) > 3]
+
+
+def _classify(error: Exception, *, lifetime: float) -> tuple[DnsError, str]:
+    if isinstance(error, dns.exception.Timeout):
+        return DnsError.TIMEOUT, f"no answer within {lifetime:g} s"
+    if isinstance(error, dns.resolver.NoNameservers):
+        problems = _server_errors(error)
+        for problem in problems:
+            if problem == "SERVFAIL":
+                return DnsError.SERVFAIL, "the name server answered SERVFAIL (server failure)"
+            if problem == "REFUSED":
+                return DnsError.REFUSED, "the name server refused the query (REFUSED)"
+        for problem in problems:
+            if isinstance(problem, OSError):
+                return DnsError.UNREACHABLE, f"name server unreachable ({problem})"
+            if isinstance(problem, str):
+                return DnsError.BAD_RESPONSE, f"the name server answered {problem}"
+        detail = "; ".join(str(p) for p in problems) or "no usable name server"
+        return DnsError.BAD_RESPONSE, f"bad answer from the name server ({detail})"
+    if isinstance(error, dns.resolver.YXDOMAIN):
+        return DnsError.BAD_RESPONSE, "the name is too long after following a DNAME"
+    if isinstance(error, dns.name.NameTooLong | dns.name.LabelTooLong | dns.name.EmptyLabel):
+        return DnsError.BAD_NAME, f"not a valid DNS name ({error})"
+    if isinstance(error, OSError):
+        return DnsError.UNREACHABLE, f"name server unreachable ({error})"
+    return DnsError.OTHER, f"{type(error).__name__}: {error}"
+
+
+class _Shared:
+    """What every per-run view of one resolver shares: the backend, cache, pool and counters."""
+
+    def __init__(self, backend, cache: DnsCache | None, max_workers: int, description: str):
+        self.backend = backend
+        self.cache = cache
+        self.description = description
+        self.max_workers = max_workers
+        self.lock = threading.Lock()
+        self.executor: ThreadPoolExecutor | None = None
+        self.lookups = 0
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self.executor is None:
+                self.executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="dns")
+            return self.executor
+
+
+class DnsResolver:
+    """Answers DNS questions as values; concurrent identical questions share one lookup."""
+
+    def __init__(
+        self,
+        *,
+        nameservers: str | Sequence[str] = (),
+        timeout: float = 2.0,
+        lifetime: float = 5.0,
+        cache: DnsCache | None = None,
+        max_workers: int = 128,
+    ) -> None:
+        entries = _split_nameservers(nameservers)
+        backend = _build_backend(entries, timeout=timeout, lifetime=lifetime)
+        description = ",".join(entries) if entries else "system"
+        self._shared = _Shared(backend, cache, max_workers, description)
+        self._memo = _Memo(keep=False)
+
+    @classmethod
+    def _view(cls, shared: _Shared) -> DnsResolver:
+        view = cls.__new__(cls)
+        view._shared = shared
+        view._memo = _Memo(keep=True)
+        return view
+
+    def for_run(self) -> DnsResolver:
+        """A view for one diagnostics run: same servers and cache, each question asked once."""
+        return self._view(self._shared)
+
+    @property
+    def description(self) -> str:
+        """Which name servers answer ('system' for the host's resolver configuration)."""
+        return self._shared.description
+
+    @property
+    def timeout(self) -> float:
+        return self._shared.backend.timeout
+
+    @property
+    def lifetime(self) -> float:
+        return self._shared.backend.lifetime
+
+    @property
+    def lookups(self) -> int:
+        """Questions sent to the network so far (cache and memo hits not counted)."""
+        return self._shared.lookups
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Ask one question; never raises."""
+        key = (name.strip().rstrip(".").lower(), rdtype.upper())
+        return self._memo.run(key, lambda: self._lookup(key))
+
+    def query_many(self, questions: Iterable[Question]) -> list[DnsAnswer]:
+        """Ask several independent questions at once; answers in the same order."""
+        questions = list(questions)
+        if len(questions) <= 1:
+            return [self.query(*q) for q in questions]
+        pool = self._shared.pool()
+        futures = [pool.submit(self.query, *q) for q in questions[1:]]
+        first = self.query(*questions[0])
+        return [first, *(f.result() for f in futures)]
+
+    def prefetch(self, questions: Iterable[Question]) -> None:
+        """Start asking questions we will probably need soon, without waiting for them."""
+        pool = self._shared.pool()
+        for question in questions:
+            pool.submit(self.query, *question)
+
+    def _lookup(self, key: Question) -> DnsAnswer:
+        shared = self._shared
+        if shared.cache is not None:
+            cached = shared.cache.get(key)
+            if cached is not None:
+                return cached
+        name, rdtype = key
+        with shared.lock:
+            shared.lookups += 1
+        answer, ttl = self._resolve(name, rdtype)
+        if shared.cache is not None:
+            shared.cache.put(key, answer, ttl)
+        return answer
+
+    def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
+        backend = self._shared.backend
+        try:
+            qname = dns.name.from_text(name)
+            result = backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
+        except dns.resolver.NXDOMAIN as error:
+            responses = list(error.responses().values())
+            ttl = _negative_ttl(responses[-1] if responses else None)
+            return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN, ttl=ttl or 0), ttl
+        except Exception as error:
+            kind, reason = _classify(error, lifetime=backend.lifetime)
+            return DnsAnswer(name, rdtype, AnswerStatus.ERROR, error=kind, reason=reason), 0
+        if result.rrset is None:
+            ttl = _negative_ttl(result.response)
+            return DnsAnswer(name, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
+        rdata = tuple(result.rrset)
+        answer = DnsAnswer(
+            name,
+            rdtype,
+            AnswerStatus.RECORDS,
+            records=tuple(r.to_text() for r in rdata),
+            rdata=rdata,
+            ttl=result.rrset.ttl,
+        )
+        return answer, result.rrset.ttl
+
+
+_resolvers: dict[tuple, DnsResolver] = {}
+_resolvers_lock = threading.Lock()
+
+
+def resolver_from_settings() -> DnsResolver:
+    """The process-wide resolver for the DIAGNOSTICS_* settings (one pool and cache per config).
+
+    Runs take `for_run()` views of it, so questions are shared within a run and answers are
+    cached across runs for at most DIAGNOSTICS_CACHE_TTL seconds.
+    """
+    from django.conf import settings
+
+    nameservers = tuple(_split_nameservers(settings.DIAGNOSTICS_NAMESERVERS))
+    key = (
+        nameservers,
+        settings.DIAGNOSTICS_DNS_TIMEOUT,
+        settings.DIAGNOSTICS_DNS_LIFETIME,
+        settings.DIAGNOSTICS_CACHE_TTL,
+    )
+    with _resolvers_lock:
+        resolver = _resolvers.get(key)
+        if resolver is None:
+            resolver = _resolvers[key] = DnsResolver(
+                nameservers=nameservers,
+                timeout=settings.DIAGNOSTICS_DNS_TIMEOUT,
+                lifetime=settings.DIAGNOSTICS_DNS_LIFETIME,
+                cache=DnsCache(max_ttl=settings.DIAGNOSTICS_CACHE_TTL),
+            )
+        return resolver

@@ -1,0 +1,418 @@
+"""An SPF evaluator (RFC 7208 check_host) that asks our resolver, so servers and deadlines are ours.
+
+It follows include, redirect, a, mx, ptr, exists, ip4 and ip6, expands macros, enforces the
+ten-lookup and two-void-lookup limits, and reports which term decided. While it reads a record
+it starts the lookups the record names, so a chain of includes costs its depth, not its size.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from diagnostics.resolver import DnsAnswer, DnsResolver
+
+QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
+MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
+LOOKUP_TERMS = {"include", "a", "mx", "ptr", "exists", "redirect"}
+MAX_LOOKUPS = 10
+MAX_VOID_LOOKUPS = 2
+_MACRO = re.compile(r"([slodiphcrtv])(\d*)(r?)([.\-+,/_=]*)", re.IGNORECASE)
+_CIDRS = re.compile(r"^(?::(?P<spec>[^/]+))?(?:/(?P<c4>\d+))?(?://(?P<c6>\d+))?$")
+_MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SpfResult:
+    """The result of check_host for one IP, and which term (in which record) decided it."""
+
+    result: str  # pass | fail | softfail | neutral | none | permerror | temperror
+    reason: str  # matched | default | no_record | multiple_records | too_many_lookups | ...
+    message: str
+    mechanism: str | None = None
+    domain: str | None = None
+    lookups: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "reason": self.reason,
+            "message": self.message,
+            "mechanism": self.mechanism,
+            "domain": self.domain,
+            "lookups": self.lookups,
+        }
+
+
+@dataclass(frozen=True)
+class SpfRecord:
+    status: str  # ok | none | multiple | error
+    text: str | None = None
+    answer: DnsAnswer | None = None
+    records: tuple[str, ...] = ()
+
+
+class _Abort(Exception):
+    def __init__(self, result: str, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.result = result
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Term:
+    text: str
+    qualifier: str
+    name: str
+    spec: str | None = None
+    cidr4: int | None = None
+    cidr6: int | None = None
+
+
+class _State:
+    def __init__(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, sender: str, helo: str):
+        self.ip = ip
+        self.sender = sender
+        self.helo = helo
+        self.lookups = 0
+        self.voids = 0
+
+    def count_lookup(self) -> None:
+        self.lookups += 1
+        if self.lookups > MAX_LOOKUPS:
+            raise _Abort(
+                "permerror",
+                "too_many_lookups",
+                f"more than {MAX_LOOKUPS} DNS-querying terms (RFC 7208 §4.6.4)",
+            )
+
+    def count_void(self, answer: DnsAnswer) -> None:
+        if answer.negative:
+            self.voids += 1
+            if self.voids > MAX_VOID_LOOKUPS:
+                raise _Abort(
+                    "permerror",
+                    "too_many_void_lookups",
+                    f"more than {MAX_VOID_LOOKUPS} lookups found nothing (RFC 7208 §4.6.4)",
+                )
+
+
+def _temperror(answer: DnsAnswer) -> _Abort:
+    return _Abort("temperror", "lookup_error", answer.describe())
+
+
+def _parse(record: str, domain: str) -> tuple[list[_Term], dict[str, str]]:
+    terms: list[_Term] = []
+    modifiers: dict[str, str] = {}
+    for text in record.split()[1:]:
+        modifier = _MODIFIER.match(text)
+        if modifier and modifier.group(1).lower() not in MECHANISMS:
+            key = modifier.group(1).lower()
+            if key in modifiers and key in ("redirect", "exp"):
+                raise _Abort("permerror", "syntax_error", f"{key}= appears twice in {domain}")
+            modifiers[key] = modifier.group(2)
+            continue
+        qualifier = "+"
+        body = text
+        if body[:1] in QUALIFIERS:
+            qualifier, body = body[0], body[1:]
+        name = re.split(r"[:/]", body, maxsplit=1)[0].lower()
+        rest = body[len(name) :]
+        if name not in MECHANISMS:
+            raise _Abort("permerror", "syntax_error", f"unknown term {text!r} in {domain}")
+        if name == "all":
+            if rest:
+                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
+            terms.append(_Term(text, qualifier, name))
+        elif name in ("include", "exists", "ptr"):
+            if rest and not rest.startswith(":") or (name != "ptr" and len(rest) < 2):
+                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
+            terms.append(_Term(text, qualifier, name, spec=rest[1:] or None))
+        elif name in ("a", "mx"):
+            match = _CIDRS.match(rest)
+            if not match:
+                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
+            c4 = int(match["c4"]) if match["c4"] else None
+            c6 = int(match["c6"]) if match["c6"] else None
+            if (c4 is not None and c4 > 32) or (c6 is not None and c6 > 128):
+                raise _Abort("permerror", "syntax_error", f"bad prefix length in {text!r}")
+            terms.append(_Term(text, qualifier, name, spec=match["spec"], cidr4=c4, cidr6=c6))
+        else:  # ip4 / ip6
+            if not rest.startswith(":"):
+                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
+            try:
+                network = ipaddress.ip_network(rest[1:], strict=False)
+            except ValueError:
+                raise _Abort(
+                    "permerror", "syntax_error", f"bad network {rest[1:]!r} in {domain}"
+                ) from None
+            if network.version != (4 if name == "ip4" else 6):
+                raise _Abort("permerror", "syntax_error", f"bad network {rest[1:]!r} in {domain}")
+            terms.append(_Term(text, qualifier, name, spec=rest[1:]))
+    return terms, modifiers
+
+
+def _ip_letters(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    if ip.version == 4:
+        return str(ip)
+    return ".".join(ip.exploded.replace(":", ""))
+
+
+class SpfEvaluator:
+    """Evaluates SPF for IPs against a domain through one resolver (share it across IPs)."""
+
+    def __init__(self, resolver: DnsResolver) -> None:
+        self.resolver = resolver
+
+    def record(self, domain: str) -> SpfRecord:
+        """The domain's single SPF record, or why there is none usable."""
+        answer = self.resolver.query(domain, "TXT")
+        if answer.failed:
+            return SpfRecord("error", answer=answer)
+        texts = answer.texts() if answer.ok else []
+        spf = [t for t in texts if t.lower() == "v=spf1" or t.lower().startswith("v=spf1 ")]
+        if not spf:
+            return SpfRecord("none", answer=answer)
+        if len(spf) > 1:
+            return SpfRecord("multiple", answer=answer, records=tuple(spf))
+        return SpfRecord("ok", text=spf[0], answer=answer, records=tuple(spf))
+
+    def check_host(
+        self, ip: str, domain: str, *, sender: str | None = None, helo: str | None = None
+    ) -> SpfResult:
+        """RFC 7208 check_host(ip, domain, sender); never raises."""
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return SpfResult("permerror", "invalid_ip", f"{ip!r} is not an IP address")
+        if address.version == 6 and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        state = _State(address, sender or f"postmaster@{domain}", helo or domain)
+        try:
+            return self._check(domain.rstrip(".").lower(), state)
+        except _Abort as abort:
+            return SpfResult(abort.result, abort.reason, abort.message, lookups=state.lookups)
+
+    def _check(self, domain: str, state: _State) -> SpfResult:
+        record = self.record(domain)
+        if record.status == "error":
+            raise _temperror(record.answer)
+        if record.status == "none":
+            return SpfResult("none", "no_record", f"{domain} has no SPF record", domain=domain)
+        if record.status == "multiple":
+            raise _Abort(
+                "permerror", "multiple_records", f"{domain} publishes more than one SPF record"
+            )
+        terms, modifiers = _parse(record.text, domain)
+        self._prefetch(terms, modifiers, domain, state)
+        for term in terms:
+            if self._matches(term, domain, state):
+                result = QUALIFIERS[term.qualifier]
+                return SpfResult(
+                    result,
+                    "matched",
+                    f"{term.text} in {domain} matched",
+                    mechanism=term.text,
+                    domain=domain,
+                    lookups=state.lookups,
+                )
+        if "redirect" in modifiers:
+            state.count_lookup()
+            target = self._expand(modifiers["redirect"], domain, state)
+            result = self._check(target, state)
+            if result.result == "none":
+                raise _Abort(
+                    "permerror", "redirect_without_record", f"redirect target {target} has no SPF"
+                )
+            return result
+        return SpfResult(
+            "neutral",
+            "default",
+            f"no term in {domain} matched (neutral by default)",
+            domain=domain,
+            lookups=state.lookups,
+        )
+
+    def _prefetch(
+        self, terms: list[_Term], modifiers: dict[str, str], domain: str, state: _State
+    ) -> None:
+        address_type = "A" if state.ip.version == 4 else "AAAA"
+        wanted = []
+        for term in terms:
+            spec = term.spec or domain
+            if "%" in spec:
+                continue  # depends on the IP or sender; asked when reached
+            if term.name == "include":
+                wanted.append((spec, "TXT"))
+            elif term.name in ("a", "exists"):
+                wanted.append((spec, "A" if term.name == "exists" else address_type))
+            elif term.name == "mx":
+                wanted.append((spec, "MX"))
+        if "redirect" in modifiers and "%" not in modifiers["redirect"]:
+            wanted.append((modifiers["redirect"], "TXT"))
+        self.resolver.prefetch(wanted)
+
+    def _matches(self, term: _Term, domain: str, state: _State) -> bool:
+        ip = state.ip
+        if term.name == "all":
+            return True
+        if term.name in ("ip4", "ip6"):
+            network = ipaddress.ip_network(term.spec, strict=False)
+            return ip.version == network.version and ip in network
+        state.count_lookup()
+        target = self._expand(term.spec, domain, state) if term.spec else domain
+        if term.name == "include":
+            result = self._check(target, state)
+            if result.result == "pass":
+                return True
+            if result.result == "temperror":
+                raise _Abort("temperror", result.reason, result.message)
+            if result.result in ("permerror", "none"):
+                reason = "include_without_record" if result.result == "none" else result.reason
+                raise _Abort("permerror", reason, f"include:{target}: {result.message}")
+            return False
+        if term.name == "exists":
+            answer = self.resolver.query(target, "A")
+            if answer.failed:
+                raise _temperror(answer)
+            state.count_void(answer)
+            return answer.ok
+        if term.name == "a":
+            return self._address_match(target, term, state, count_void=True)
+        if term.name == "mx":
+            answer = self.resolver.query(target, "MX")
+            if answer.failed:
+                raise _temperror(answer)
+            state.count_void(answer)
+            if not answer.ok:
+                return False
+            hosts = [r.exchange.to_text().rstrip(".") for r in answer.rdata]
+            if len(hosts) > MAX_LOOKUPS:
+                raise _Abort("permerror", "too_many_mx", f"{target} has more than 10 MX hosts")
+            self.resolver.prefetch([(h, "A" if ip.version == 4 else "AAAA") for h in hosts if h])
+            return any(self._address_match(h, term, state, count_void=False) for h in hosts if h)
+        return self._ptr_match(target, state)  # ptr, which RFC 7208 says not to use
+
+    def _address_match(self, name: str, term: _Term, state: _State, *, count_void: bool) -> bool:
+        ip = state.ip
+        answer = self.resolver.query(name, "A" if ip.version == 4 else "AAAA")
+        if answer.failed:
+            raise _temperror(answer)
+        if count_void:
+            state.count_void(answer)
+        prefix = term.cidr4 if ip.version == 4 else term.cidr6
+        for record in answer.records if answer.ok else ():
+            network = ipaddress.ip_network(
+                f"{record}/{prefix if prefix is not None else ip.max_prefixlen}", strict=False
+            )
+            if ip in network:
+                return True
+        return False
+
+    def _ptr_match(self, target: str, state: _State) -> bool:
+        answer = self.resolver.query(state.ip.reverse_pointer, "PTR")
+        if not answer.ok:
+            return False  # a failed PTR lookup is simply no match (RFC 7208 §5.5)
+        names = [r.target.to_text().rstrip(".").lower() for r in answer.rdata][:MAX_LOOKUPS]
+        kind = "A" if state.ip.version == 4 else "AAAA"
+        forward = self.resolver.query_many([(n, kind) for n in names])
+        for name, addresses in zip(names, forward, strict=True):
+            confirmed = addresses.ok and str(state.ip) in addresses.records
+            if confirmed and (name == target or name.endswith("." + target)):
+                return True
+        return False
+
+    def _expand(self, spec: str, domain: str, state: _State) -> str:
+        """Expand SPF macros (RFC 7208 §7) in a domain-spec."""
+        local, _, sender_domain = state.sender.rpartition("@")
+        values = {
+            "s": state.sender,
+            "l": local or "postmaster",
+            "o": sender_domain or domain,
+            "d": domain,
+            "i": _ip_letters(state.ip),
+            "p": "unknown",
+            "v": "in-addr" if state.ip.version == 4 else "ip6",
+            "h": state.helo,
+        }
+        out: list[str] = []
+        i = 0
+        while i < len(spec):
+            char = spec[i]
+            if char != "%":
+                out.append(char)
+                i += 1
+                continue
+            follower = spec[i + 1 : i + 2]
+            if follower == "%":
+                out.append("%")
+            elif follower == "_":
+                out.append(" ")
+            elif follower == "-":
+                out.append("%20")
+            elif follower == "{":
+                end = spec.find("}", i)
+                macro = _MACRO.fullmatch(spec[i + 2 : end]) if end > 0 else None
+                if macro is None or macro.group(1).lower() not in values:
+                    raise _Abort("permerror", "syntax_error", f"bad macro in {spec!r}")
+                out.append(self._transform(values[macro.group(1).lower()], macro))
+                if macro.group(1).isupper():
+                    out[-1] = urllib.parse.quote(out[-1], safe="")
+                i = end + 1
+                continue
+            else:
+                raise _Abort("permerror", "syntax_error", f"bad macro in {spec!r}")
+            i += 2
+        expanded = "".join(out).rstrip(".")
+        while len(expanded) > 253 and "." in expanded:
+            expanded = expanded.split(".", 1)[1]
+        if not expanded or " " in expanded or ".." in expanded:
+            raise _Abort("permerror", "syntax_error", f"{spec!r} is not a valid domain")
+        return expanded.lower()
+
+    @staticmethod
+    def _transform(value: str, macro: re.Match) -> str:
+        delimiters = macro.group(4) or "."
+        parts = re.split("|".join(re.escape(d) for d in delimiters), value)
+        if macro.group(3):
+            parts.reverse()
+        if macro.group(2):
+            keep = int(macro.group(2))
+            if keep == 0:
+                raise _Abort("permerror", "syntax_error", "a macro keeps zero labels")
+            parts = parts[-keep:]
+        return ".".join(parts)
+
+    def count_lookups(self, domain: str) -> int:
+        """DNS-querying terms in the whole record tree, as receivers counting every term see it."""
+        total = 0
+        seen: set[str] = set()
+        pending = [domain.rstrip(".").lower()]
+        while pending and total <= 4 * MAX_LOOKUPS:  # a loop counts far past the limit anyway
+            current = pending.pop()
+            record = self.record(current)
+            if record.status != "ok":
+                continue
+            try:
+                terms, modifiers = _parse(record.text, current)
+            except _Abort:
+                continue
+            targets = [t.spec for t in terms if t.name == "include" and t.spec]
+            if "redirect" in modifiers:
+                targets.append(modifiers["redirect"])
+            total += sum(1 for t in terms if t.name in LOOKUP_TERMS) + ("redirect" in modifiers)
+            self.resolver.prefetch([(t, "TXT") for t in targets if "%" not in t])
+            for target in targets:
+                if "%" in target:
+                    continue
+                target = target.rstrip(".").lower()
+                if target in seen:
+                    total += MAX_LOOKUPS  # an include loop always ends in permerror
+                    continue
+                seen.add(target)
+                pending.append(target)
+        return total

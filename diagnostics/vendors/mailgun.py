@@ -1,0 +1,156 @@
+"""Mailgun: the sending domain's bounce list and complaint list for one address.
+
+Look-up is `GET /v3/{domain}/bounces/{address}` and `/complaints/{address}` (404 with a JSON
+message when the address is not listed); reactivation deletes it from each list that holds
+it. Mailgun lists only permanent failures as bounces; unsubscribes are not read here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from diagnostics.checks.vendor import AdapterError, DeliveryEvent, SuppressionFinding
+from diagnostics.vendors.common import (
+    DEFAULT_TIMEOUT,
+    SuppressionRecord,
+    VendorHttp,
+    confirm_reactivated,
+    enhanced_status,
+    events_from_records,
+    finding_from_records,
+    guarded,
+    normalise_address,
+    parse_rfc2822,
+    path_segment,
+    vendor_message,
+)
+
+DEFAULT_API_URL = "https://api.mailgun.net"
+
+# (list path, kind of entry, words for the reason)
+_LISTS = (
+    ("bounces", "bounce", "bounce"),
+    ("complaints", "complaint", "spam complaint"),
+)
+
+
+class MailgunAdapter:
+    """One Mailgun sending domain, reached with an API key (HTTP basic auth as "api")."""
+
+    name = "mailgun"
+    label = "Mailgun"
+    can_lookup = True
+    can_reactivate = True
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        domain: str,
+        api_url: str = DEFAULT_API_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.domain = domain
+        self._has_key = bool(api_key)
+        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self._http = VendorHttp(
+            label=self.label,
+            base_url=self.api_url,
+            timeout=timeout,
+            auth=("api", api_key),
+            credentials_hint="MAILGUN_API_KEY (a key with access to MAILGUN_DOMAIN)",
+            session=session,
+        )
+        self._before: dict[str, list[SuppressionRecord]] = {}
+
+    @guarded
+    def lookup(self, address: str) -> SuppressionFinding:
+        """Suppressed when the domain's bounce list or complaint list holds the address."""
+        address = normalise_address(address)
+        return finding_from_records(self._records(address), address=address, source=self.name)
+
+    @guarded
+    def reactivate(self, address: str) -> SuppressionFinding:
+        """Delete the address from each list that holds it, then look it up again to confirm."""
+        address = normalise_address(address)
+        records = self._records(address)
+        if not records:
+            return finding_from_records(records, address=address, source=self.name)
+        self._before[address.casefold()] = records
+        for list_name in dict.fromkeys(r.list_name for r in records):
+            response = self._http.request("DELETE", self._path(list_name, address), accept=(404,))
+            if response.status_code == 404:
+                self._not_listed_or_error(response)  # gone meanwhile is fine; a bad domain isn't
+        after = finding_from_records(self._records(address), address=address, source=self.name)
+        return confirm_reactivated(
+            label=self.label, after=after, hint="check the address in Mailgun's console"
+        )
+
+    @guarded
+    def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
+        """The list entries (bounce, complaint) created at or after `since`, as events."""
+        address = normalise_address(address)
+        # After a reactivation the entries are gone: what reactivate() saw is all there was.
+        records = self._records(address) or self._before.get(address.casefold(), [])
+        return events_from_records(records, since=since, source=self.name)
+
+    def _path(self, list_name: str, address: str) -> str:
+        return f"/v3/{path_segment(self.domain)}/{list_name}/{path_segment(address)}"
+
+    def _records(self, address: str) -> list[SuppressionRecord]:
+        if not self._has_key:
+            raise AdapterError("MAILGUN_API_KEY is not set", transient=False)
+        if not self.domain:
+            raise AdapterError("MAILGUN_DOMAIN is not set", transient=False)
+        records: list[SuppressionRecord] = []
+        for list_name, kind, words in _LISTS:
+            response = self._http.request("GET", self._path(list_name, address), accept=(404,))
+            if response.status_code == 404:
+                self._not_listed_or_error(response)
+                continue
+            records.append(self._record(address, self._http.json(response), list_name, kind, words))
+        return records
+
+    def _not_listed_or_error(self, response: requests.Response) -> None:
+        # Mailgun answers 404 with a JSON message for "not on this list"; a 404 about the
+        # domain, or one without JSON (a wrong URL), must not pass for "not suppressed".
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        if not message:
+            raise AdapterError(
+                f"Mailgun answered 404 without explanation for {response.request.path_url}: "
+                "check MAILGUN_API_URL and MAILGUN_DOMAIN",
+                transient=False,
+            )
+        if "domain" in message.lower():
+            raise AdapterError(
+                f"Mailgun does not know the domain {self.domain!r} ({vendor_message(response)}): "
+                "check MAILGUN_DOMAIN and the region of MAILGUN_API_URL",
+                transient=False,
+            )
+
+    @staticmethod
+    def _record(
+        address: str, entry: dict[str, Any], list_name: str, kind: str, words: str
+    ) -> SuppressionRecord:
+        code = str(entry.get("code") or "").strip()
+        error = str(entry.get("error") or "").strip()
+        smtp = " ".join(p for p in (code, error) if p)
+        return SuppressionRecord(
+            address=str(entry.get("address") or address),
+            kind=kind,
+            listed_at=parse_rfc2822(entry.get("created_at")),
+            reason=f"{words}: {smtp}" if smtp else words,
+            status=enhanced_status(error),
+            bounce_text=smtp,
+            # Mailgun lists only permanent failures as bounces.
+            bounce_class="complaint" if kind == "complaint" else "hard",
+            list_name=list_name,
+        )

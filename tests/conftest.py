@@ -1,0 +1,85 @@
+"""Shared fixtures: people in each role, organisations, and a ticket factory."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from tests.factories import OrganisationFactory, UserFactory
+from tickets.models import OrganisationKind
+from tickets.roles import Role
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def groups(db):
+    return {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
+
+
+@pytest.fixture
+def national_office(db):
+    return OrganisationFactory(name="National Office", kind=OrganisationKind.NATIONAL)
+
+
+@pytest.fixture
+def vendor_org(db):
+    return OrganisationFactory(name="Vendor", kind=OrganisationKind.VENDOR)
+
+
+@pytest.fixture
+def state(db):
+    return OrganisationFactory(name="Northland", kind=OrganisationKind.STATE)
+
+
+@pytest.fixture
+def other_state(db):
+    return OrganisationFactory(name="Southport", kind=OrganisationKind.STATE)
+
+
+@pytest.fixture
+def state_admin(groups, state):
+    return UserFactory(username="northland", organisation=state, role=Role.STATE_ADMIN)
+
+
+@pytest.fixture
+def foreign_admin(groups, other_state):
+    return UserFactory(username="southport", organisation=other_state, role=Role.STATE_ADMIN)
+
+
+@pytest.fixture
+def national(groups, national_office):
+    return UserFactory(username="national", organisation=national_office, role=Role.NATIONAL_STAFF)
+
+
+@pytest.fixture
+def liaison(groups, vendor_org):
+    return UserFactory(username="vendor", organisation=vendor_org, role=Role.VENDOR_LIAISON)
+
+
+@pytest.fixture
+def people(state_admin, foreign_admin, national, liaison):
+    return {
+        "state_admin": state_admin,
+        "foreign_admin": foreign_admin,
+        "national": national,
+        "liaison": liaison,
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default PBKDF2 rounds cost ~0.3 s a user: real safety, wasted in tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Production hashes static names from a manifest built by collectstatic; tests don't run it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,0 +1,100 @@
+"""The mx check against the real test DNS server: every outcome, and never a false fail."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from diagnostics.checks.mx import check_mx, mx_hosts
+from diagnostics.types import Outcome
+
+
+@pytest.mark.parametrize(
+    ("domain", "outcome", "reason"),
+    [
+        ("ok.test", Outcome.PASS, "ok"),
+        ("aliasmx.test", Outcome.PASS, "ok"),
+        ("nullmx.test", Outcome.FAIL, "null_mx"),
+        ("missing.test", Outcome.FAIL, "nxdomain"),
+        ("afallback.test", Outcome.WARN, "no_mx_address_fallback"),
+        ("nomail.test", Outcome.FAIL, "no_mx_no_address"),
+        ("deadmx.test", Outcome.FAIL, "mx_hosts_unresolvable"),
+        ("loopmx.test", Outcome.FAIL, "mx_hosts_unresolvable"),
+        ("halfmx.test", Outcome.WARN, "some_mx_hosts_unresolvable"),
+        ("slowmx.test", Outcome.INCONCLUSIVE, "mx_host_lookup_error"),
+        ("servfail.test", Outcome.INCONCLUSIVE, "lookup_error"),
+        ("refused.test", Outcome.INCONCLUSIVE, "lookup_error"),
+        ("blackhole.test", Outcome.INCONCLUSIVE, "lookup_error"),
+    ],
+)
+def test_mx_outcomes(resolver, domain, outcome, reason):
+    result = check_mx(domain, resolver=resolver)
+
+    assert (result.outcome, result.details["reason"]) == (outcome, reason)
+    assert result.check == "mx"
+    assert result.subject == domain
+
+
+def test_mx_details_list_hosts_by_preference_with_addresses(resolver):
+    result = check_mx("OK.test.", resolver=resolver)
+
+    assert result.subject == "ok.test"
+    assert result.details["mx"] == [
+        {
+            "host": "mx1.ok.test",
+            "preference": 10,
+            "addresses": ["192.0.2.21", "2001:db8::21"],
+            "status": "ok",
+        },
+        {"host": "mx2.ok.test", "preference": 20, "addresses": ["192.0.2.22"], "status": "ok"},
+    ]
+    assert mx_hosts(result) == ["mx1.ok.test", "mx2.ok.test"]
+
+
+def test_unresolvable_hosts_say_which_answer_they_got(resolver):
+    result = check_mx("deadmx.test", resolver=resolver)
+
+    statuses = {e["host"]: e["status"] for e in result.details["mx"]}
+    assert statuses == {"gone1.deadmx.test": "nxdomain", "gone2.nowhere.test": "nxdomain"}
+    assert "gone1.deadmx.test" in result.summary
+
+
+def test_half_working_mx_keeps_only_usable_hosts(resolver):
+    result = check_mx("halfmx.test", resolver=resolver)
+
+    assert mx_hosts(result, usable_only=True) == ["mx.halfmx.test"]
+    assert mx_hosts(result) == ["mx.halfmx.test", "gone.halfmx.test"]
+
+
+def test_address_fallback_lists_the_addresses(resolver):
+    result = check_mx("afallback.test", resolver=resolver)
+
+    assert result.details["fallback_addresses"] == ["192.0.2.50"]
+    assert result.details["mx"] == []
+
+
+def test_null_mx_has_no_hosts_to_contact(resolver):
+    result = check_mx("nullmx.test", resolver=resolver)
+
+    assert mx_hosts(result) == []
+    assert "RFC 7505" in result.summary
+
+
+def test_silent_server_is_inconclusive_within_the_lifetime(resolver):
+    started = time.perf_counter()
+    result = check_mx("blackhole.test", resolver=resolver)
+    elapsed = time.perf_counter() - started
+
+    assert result.outcome is Outcome.INCONCLUSIVE
+    assert result.details["error"] == "timeout"
+    assert "no answer" in result.summary
+    assert elapsed < 1.5
+    assert result.duration_ms >= 250
+
+
+def test_servfail_reason_is_readable(resolver):
+    result = check_mx("x.servfail.test", resolver=resolver)
+
+    assert result.details["error"] == "servfail"
+    assert "SERVFAIL" in result.summary

@@ -1,0 +1,59 @@
+"""A real DNS server on 127.0.0.1 for the whole session, and resolvers pointed at it."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnostics.resolver import DnsResolver
+from diagnostics.sender import SenderConfig
+from tests.servers.dns import (
+    CONFIRMED_IP,
+    DOMAIN_BLOCKLIST,
+    IP_BLOCKLIST,
+    MISMATCH_IP,
+    SENDER_DOMAIN,
+    DnsServer,
+    crafted_zone,
+)
+
+# Short enough that the never-answering names keep the suite fast, long enough for a local
+# server on a busy two-core machine.
+TIMEOUT = 0.3
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    with DnsServer(crafted_zone()) as server:
+        yield server
+
+
+@pytest.fixture
+def resolver(dns_server) -> DnsResolver:
+    """A fresh resolver (no cache) that asks only the test server."""
+    return DnsResolver(nameservers=[dns_server.nameserver], timeout=TIMEOUT, lifetime=TIMEOUT)
+
+
+@pytest.fixture
+def sender() -> SenderConfig:
+    return SenderConfig(
+        domain=SENDER_DOMAIN,
+        sending_ips=(CONFIRMED_IP, MISMATCH_IP),
+        dkim_selectors=("s1",),
+        dnsbl_zones=(IP_BLOCKLIST, f"domain:{DOMAIN_BLOCKLIST}"),
+    )
+
+
+@pytest.fixture
+def diagnostics_settings(settings, dns_server):
+    """Django settings that point every diagnostics entry point at the test server."""
+    settings.DIAGNOSTICS_NAMESERVERS = [dns_server.nameserver]
+    settings.DIAGNOSTICS_DNS_TIMEOUT = TIMEOUT
+    settings.DIAGNOSTICS_DNS_LIFETIME = TIMEOUT
+    settings.ALLOW_TEST_DOMAINS = True
+    settings.DIAGNOSTICS_SMTP_RCPT = False
+    settings.NOTIFY_SENDER_DOMAIN = SENDER_DOMAIN
+    settings.NOTIFY_SENDING_IPS = [CONFIRMED_IP, MISMATCH_IP]
+    settings.NOTIFY_DKIM_SELECTORS = ["s1"]
+    settings.DNSBL_ZONES = [IP_BLOCKLIST, f"domain:{DOMAIN_BLOCKLIST}"]
+    settings.NOTIFY_RELAY_HOST = ""
+    return settings

@@ -1,0 +1,174 @@
+"""SendGrid adapter against a local fake of the v3 suppression API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from diagnostics.checks.vendor import AdapterError, SuppressionAdapter
+from diagnostics.vendors.common import VendorRateLimited
+from diagnostics.vendors.sendgrid import SendGridAdapter
+from tests.vendor_fakes import RETRY_AFTER, SENDGRID_KEY
+
+ADDRESS = "ann.lee+alerts@agency.state.test"
+BOUNCES = f"/v3/suppression/bounces/{ADDRESS}"
+SPAM_REPORTS = f"/v3/suppression/spam_reports/{ADDRESS}"
+TIMEOUT = 1.0
+
+
+def adapter_for(url: str, *, key: str = SENDGRID_KEY, timeout: float = TIMEOUT):
+    return SendGridAdapter(api_key=key, api_url=url, timeout=timeout)
+
+
+def test_adapter_satisfies_the_interface(sendgrid_fake):
+    adapter = adapter_for(sendgrid_fake.url)
+
+    assert isinstance(adapter, SuppressionAdapter)
+    assert (adapter.name, adapter.can_lookup, adapter.can_reactivate) == ("sendgrid", True, True)
+
+
+def test_lookup_reports_a_bounce_with_when_and_why(sendgrid_fake):
+    at = datetime(2026, 3, 2, 14, 5, 7, tzinfo=UTC)
+    sendgrid_fake.add_bounce(ADDRESS, at=at, reason="550 5.1.1 No such user", status="5.1.1")
+
+    finding = adapter_for(sendgrid_fake.url).lookup(ADDRESS)
+
+    assert finding.state == "suppressed"
+    assert finding.suppressed_at == at
+    assert finding.reason == "bounce: 550 5.1.1 No such user"
+    assert finding.bounce_text == "550 5.1.1 No such user"
+    assert finding.source == "sendgrid"
+    assert [r.path for r in sendgrid_fake.requests] == [BOUNCES, SPAM_REPORTS]
+    assert "%2B" in sendgrid_fake.requests[0].raw_path
+    assert all(
+        r.headers["authorization"] == f"Bearer {SENDGRID_KEY}" for r in sendgrid_fake.requests
+    )
+
+
+def test_lookup_reports_a_spam_report(sendgrid_fake):
+    sendgrid_fake.add_spam_report(ADDRESS)
+
+    finding = adapter_for(sendgrid_fake.url).lookup(ADDRESS)
+
+    assert finding.state == "suppressed"
+    assert finding.reason == "spam report"
+
+
+def test_empty_lists_mean_not_suppressed(sendgrid_fake):
+    finding = adapter_for(sendgrid_fake.url).lookup(ADDRESS)
+
+    assert finding.state == "not_suppressed"
+    assert len(sendgrid_fake.requests) == 2
+
+
+def test_reactivate_deletes_from_every_list_and_confirms(sendgrid_fake):
+    sendgrid_fake.add_bounce(ADDRESS)
+    sendgrid_fake.add_spam_report(ADDRESS)
+
+    finding = adapter_for(sendgrid_fake.url).reactivate(ADDRESS)
+
+    assert finding.state == "not_suppressed"
+    assert sendgrid_fake.lists == {"bounces": {}, "spam_reports": {}}
+    deletes = sendgrid_fake.received("DELETE")
+    assert [r.path for r in deletes] == [BOUNCES, SPAM_REPORTS]
+    assert all(r.headers["authorization"] == f"Bearer {SENDGRID_KEY}" for r in deletes)
+
+
+def test_reactivate_that_quietly_changes_nothing_raises(sendgrid_fake):
+    sendgrid_fake.add_bounce(ADDRESS)
+    sendgrid_fake.quiet_failure = True
+
+    with pytest.raises(AdapterError, match="did not reactivate") as caught:
+        adapter_for(sendgrid_fake.url).reactivate(ADDRESS)
+
+    assert caught.value.transient is False
+    assert ADDRESS.casefold() in sendgrid_fake.lists["bounces"]
+    assert [r.path for r in sendgrid_fake.received("DELETE")] == [BOUNCES]
+
+
+def test_reactivating_an_address_not_listed_changes_nothing(sendgrid_fake):
+    assert adapter_for(sendgrid_fake.url).reactivate(ADDRESS).state == "not_suppressed"
+    assert sendgrid_fake.received("DELETE") == []
+
+
+def test_events_since_keeps_the_entries_a_reactivation_removed(sendgrid_fake):
+    now = datetime.now(tz=UTC).replace(microsecond=0)
+    sendgrid_fake.add_bounce(ADDRESS, at=now - timedelta(days=4), status="5.1.1")
+    sendgrid_fake.add_spam_report(ADDRESS, at=now - timedelta(days=2))
+    adapter = adapter_for(sendgrid_fake.url)
+    adapter.reactivate(ADDRESS)
+
+    events = adapter.events_since(ADDRESS, now - timedelta(days=30))
+
+    assert [(e.kind, e.bounce_class, e.status) for e in events] == [
+        ("bounce", "hard", "5.1.1"),
+        ("complaint", "complaint", ""),
+    ]
+    assert [e.occurred_at for e in events] == [now - timedelta(days=4), now - timedelta(days=2)]
+
+
+def test_refused_key_is_not_transient(sendgrid_fake):
+    with pytest.raises(AdapterError, match="credentials refused") as caught:
+        adapter_for(sendgrid_fake.url, key="SG.wrong").lookup(ADDRESS)
+
+    assert caught.value.transient is False
+    assert "authorization required" in str(caught.value)
+    assert "SENDGRID_API_KEY" in str(caught.value)
+    (request,) = sendgrid_fake.requests
+    assert request.headers["authorization"] == "Bearer SG.wrong"
+
+
+def test_missing_key_fails_without_asking(sendgrid_fake):
+    with pytest.raises(AdapterError, match="SENDGRID_API_KEY is not set"):
+        adapter_for(sendgrid_fake.url, key="").lookup(ADDRESS)
+
+    assert sendgrid_fake.requests == []
+
+
+def test_rate_limit_waits_for_the_reset_sendgrid_names(sendgrid_fake):
+    sendgrid_fake.mode = "rate_limited"
+
+    with pytest.raises(VendorRateLimited, match="retry after") as caught:
+        adapter_for(sendgrid_fake.url).lookup(ADDRESS)
+
+    assert caught.value.transient is True
+    assert RETRY_AFTER - 2 <= caught.value.retry_after <= RETRY_AFTER
+
+
+def test_server_error_is_transient(sendgrid_fake):
+    sendgrid_fake.mode = "server_error"
+
+    with pytest.raises(AdapterError, match="HTTP 500") as caught:
+        adapter_for(sendgrid_fake.url).lookup(ADDRESS)
+
+    assert caught.value.transient is True
+
+
+def test_slow_answer_times_out_as_transient(sendgrid_fake):
+    sendgrid_fake.delay = 0.6
+
+    with pytest.raises(AdapterError, match="did not answer") as caught:
+        adapter_for(sendgrid_fake.url, timeout=0.2).lookup(ADDRESS)
+
+    assert caught.value.transient is True
+
+
+def test_refused_connection_is_transient(closed_port_url):
+    with pytest.raises(AdapterError, match="could not connect to SendGrid") as caught:
+        adapter_for(closed_port_url).lookup(ADDRESS)
+
+    assert caught.value.transient is True
+    assert "refused" in str(caught.value).lower()
+
+
+def test_a_netrc_entry_for_the_host_does_not_replace_the_api_key(
+    sendgrid_fake, monkeypatch, tmp_path
+):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password something\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    assert adapter_for(sendgrid_fake.url).lookup(ADDRESS).state == "not_suppressed"
+    assert sendgrid_fake.requests[0].headers["authorization"] == f"Bearer {SENDGRID_KEY}"

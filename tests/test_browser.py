@@ -1,0 +1,158 @@
+"""A real headless Chromium takes a ticket from filing to confirmation, as the three roles."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.factories import PASSWORD
+from tickets.models import AddressStatus, Status, Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
+# between page actions are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (scripts/test-services installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, settings):
+    settings.SITE_URL = live_server.url
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def log_in(page, base, user):
+    page.context.clear_cookies()
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def take(page, name, **fields):
+    page.click(f"button[data-bs-target='#panel-{name}']")
+    form = page.locator(f"#transition-{name}")
+    for field, value in fields.items():
+        locator = form.locator(f"[name='{name}-{field}']")
+        if value is True:
+            locator.check()
+        else:
+            locator.fill(value)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def status_of(ticket):
+    ticket.refresh_from_db()
+    return ticket.status
+
+
+def test_ticket_goes_from_filing_to_resolved_in_a_browser(page, live_server, people):
+    base = live_server.url
+    admin, national, liaison = people["state_admin"], people["national"], people["liaison"]
+
+    log_in(page, base, admin)
+    page.click("text=File a ticket")
+    page.select_option("select[name=symptom]", "password_mail_missing")
+    page.fill("textarea[name=addresses]", "Jane Roe <jane.roe@northland.example>\nnot-an-address")
+    page.click("button:has-text('File ticket')")
+    assert "Line 2" in page.content()  # the bad line is named, nothing is filed
+    assert not Ticket.objects.exists()
+    page.fill("textarea[name=addresses]", "Jane Roe <jane.roe@northland.example>")
+    page.check("input[name=spam_filter_checked]")
+    page.fill("input[name=mail_admin_name]", "Northland Mail Team")
+    page.fill("input[name=mail_admin_email]", "postmaster@northland.example")
+    page.click("button:has-text('File ticket')")
+    page.wait_for_url(re.compile(r".*/tickets/DT-\d+/$"))
+    ticket = Ticket.objects.get()
+    assert ticket.number in page.inner_text("h1")
+    page.screenshot(path="/tmp/browser-filed.png", full_page=True)
+
+    log_in(page, base, national)
+    page.goto(f"{base}{ticket.get_absolute_url()}")
+    take(page, "triage", text="Looking at it")
+    assert status_of(ticket) == Status.TRIAGE
+    take(page, "escalate", text="Please check suppression")
+    assert status_of(ticket) == Status.WITH_VENDOR
+
+    log_in(page, base, liaison)
+    assert ticket.number in page.inner_text("main")  # waiting on the vendor
+    page.click(f"text={ticket.number}")
+    address = ticket.addresses.get()
+    page.click(f"button[data-bs-target='#finding-{address.pk}']")
+    finding = page.locator(f"#finding-{address.pk} form")
+    finding.locator("input[value=yes]").check()
+    when = timezone.localtime(timezone.now() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
+    finding.locator("input[name=suppressed_at]").fill(when)
+    finding.locator("input[name=reason]").fill("Hard bounce")
+    finding.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    page.click("button:has-text('Mark reactivated')")
+    page.wait_for_load_state()
+    address.refresh_from_db()
+    assert address.status == AddressStatus.REACTIVATED
+    take(page, "reactivate", text="Reactivated")
+    assert status_of(ticket) == Status.AWAITING_CONFIRMATION
+    page.screenshot(path="/tmp/browser-vendor.png", full_page=True)
+
+    log_in(page, base, admin)
+    page.goto(f"{base}{ticket.get_absolute_url()}")
+    mail.outbox.clear()
+    page.click("button:has-text('Send probe')")
+    page.wait_for_load_state()
+    probe_mail = next(m for m in mail.outbox if address.address in m.to)
+    link = re.search(r"(http://\S+/p/\S+/)", probe_mail.body).group(1)
+    recipient = page.context.browser.new_page()
+    recipient.goto(link)
+    recipient.click("button:has-text('Yes, I received it')")
+    assert "Thank you" in recipient.content()
+    recipient.close()
+
+    page.reload()
+    take(page, "confirm", hard_bounce_prevention_affirmed=True, text="Mail arrives")
+    assert status_of(ticket) == Status.RESOLVED
+    assert "Resolved" in page.inner_text("main")
+    page.screenshot(path="/tmp/browser-resolved.png", full_page=True)
+
+
+def test_foreign_state_admin_sees_not_found_in_the_browser(page, live_server, people):
+    from tests.factories import file_ticket
+
+    ticket = file_ticket(people["state_admin"])
+    log_in(page, live_server.url, people["foreign_admin"])
+    response = page.goto(f"{live_server.url}{ticket.get_absolute_url()}")
+    assert response.status == 404

@@ -1,0 +1,218 @@
+"""Forms: parse and validate what people type; the services decide what it means."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from tickets.addresses import parse_address_list
+from tickets.models import (
+    AttachmentKind,
+    Cause,
+    Organisation,
+    OrganisationKind,
+    Symptom,
+)
+from tickets.roles import Role
+from tickets.workflow import Transition
+
+ADDRESSES_HELP = (
+    "One per line, or separated by commas. CSV rows such as “Jane Doe, jane@agency.gov” "
+    "and “Jane Doe <jane@agency.gov>” work too. Duplicates are dropped."
+)
+
+
+class AddressListField(forms.CharField):
+    """A pasted list of addresses, cleaned into ParsedAddress values; every bad line named."""
+
+    widget = forms.Textarea(attrs={"rows": 5, "placeholder": "jane.doe@agency.gov"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        addresses, problems = parse_address_list(value or "")
+        if problems:
+            raise forms.ValidationError([str(p) for p in problems])
+        if not addresses and self.required:
+            raise forms.ValidationError("List at least one affected address.")
+        if len(addresses) > settings.TICKET_MAX_ADDRESSES:
+            raise forms.ValidationError(
+                f"{len(addresses)} addresses: a ticket takes at most "
+                f"{settings.TICKET_MAX_ADDRESSES}; split the list."
+            )
+        return addresses
+
+
+class TicketFileForm(forms.Form):
+    state = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(kind=OrganisationKind.STATE), required=False
+    )
+    symptom = forms.ChoiceField(choices=Symptom.choices)
+    addresses = AddressListField(label="Affected addresses", help_text=ADDRESSES_HELP)
+    first_noticed = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="First noticed"
+    )
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="What do the users see?",
+        help_text="Which messages are missing, since when, anything already tried.",
+    )
+    spam_filter_checked = forms.BooleanField(
+        required=False,
+        label="Our spam filter and quarantine were checked with our mail administrators",
+        help_text="Without this the ticket starts with your IT team, not the national office.",
+    )
+    spam_filter_notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What the check found"
+    )
+    mail_admin_name = forms.CharField(required=False, label="Mail administrator's name")
+    mail_admin_email = forms.EmailField(required=False, label="Mail administrator's email")
+    mail_admin_phone = forms.CharField(required=False, label="Mail administrator's phone")
+
+    def __init__(self, *args, role: Role | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if role == Role.NATIONAL_STAFF:
+            self.fields["state"].required = True
+            self.fields["state"].help_text = "Filing on a state's behalf."
+        else:
+            del self.fields["state"]
+
+    def clean_first_noticed(self):
+        value = self.cleaned_data["first_noticed"]
+        if value and value > timezone.localdate():
+            raise forms.ValidationError("The date lies in the future.")
+        return value
+
+
+class AddAddressesForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    addresses = AddressListField(label="More affected addresses", help_text=ADDRESSES_HELP)
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000
+    )
+
+
+TRANSITION_FIELDS = {
+    "text": lambda: forms.CharField(
+        required=False, label="Message", widget=forms.Textarea(attrs={"rows": 3})
+    ),
+    "spam_filter_checked": lambda: forms.BooleanField(
+        required=False,
+        label="Our spam filter and quarantine were checked with our mail administrators",
+    ),
+    "spam_filter_notes": lambda: forms.CharField(
+        required=False, label="What the check found", widget=forms.Textarea(attrs={"rows": 2})
+    ),
+    "mail_admin_name": lambda: forms.CharField(required=False, label="Mail administrator's name"),
+    "mail_admin_email": lambda: forms.EmailField(
+        required=False, label="Mail administrator's email"
+    ),
+    "mail_admin_phone": lambda: forms.CharField(required=False, label="Mail administrator's phone"),
+    "cause": lambda: forms.ChoiceField(
+        required=False, choices=[("", "—"), *Cause.choices], label="Cause"
+    ),
+    "resolution": lambda: forms.CharField(
+        required=False, label="Resolution", widget=forms.Textarea(attrs={"rows": 3})
+    ),
+    "hard_bounce_prevention_affirmed": lambda: forms.BooleanField(
+        required=False,
+        label="Our mail servers will no longer hard-bounce mail from the notification platform",
+        help_text="The most important step: otherwise the address is deactivated again.",
+    ),
+    "delivery_override_reason": lambda: forms.CharField(
+        required=False,
+        label="Confirm without proof of delivery — why?",
+        help_text="Leave empty when every address has confirmed a delivery probe.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    ),
+}
+
+TEXT_LABELS = {
+    "return_to_state": "Question or instruction for the state",
+    "still_failing": "What still fails",
+    "reopen": "Why reopen",
+    "resubmit": "Answer for the national office",
+}
+
+
+class TransitionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, transition: Transition, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.transition = transition
+        self.prefix = transition.name
+        for name in transition.fields:
+            field = TRANSITION_FIELDS[name]()
+            if name in transition.required:
+                field.required = True
+            if name == "text" and transition.name in TEXT_LABELS:
+                field.label = TEXT_LABELS[transition.name]
+            self.fields[name] = field
+
+
+class FindingForm(forms.Form):
+    suppressed = forms.TypedChoiceField(
+        choices=[("yes", "Suppressed (deactivated)"), ("no", "Not suppressed")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        label="On the suppression list?",
+    )
+    suppressed_at = forms.DateTimeField(
+        required=False,
+        label="Deactivated at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    reason = forms.CharField(required=False, max_length=200, label="Reason (e.g. hard bounce)")
+    bounce_text = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Bounce text"
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("suppressed") and not data.get("suppressed_at"):
+            self.add_error("suppressed_at", "Give the date the address was deactivated.")
+        return data
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField()
+    kind = forms.ChoiceField(choices=AttachmentKind.choices)
+    address = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[])
+
+    def __init__(self, *args, addresses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["address"].choices = [("", "Whole ticket")] + [
+            (a.pk, a.address) for a in addresses
+        ]
+
+
+class BounceForm(forms.Form):
+    message = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "Paste the whole bounce message"}),
+        label="Bounce message",
+    )
+    file = forms.FileField(required=False, label="…or upload it (.eml, .txt)")
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            if upload.size > settings.ATTACHMENT_MAX_BYTES:
+                raise forms.ValidationError(
+                    f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
+                    f"{settings.ATTACHMENT_MAX_BYTES / 1_048_576:.1f} MB."
+                )
+            data["raw"] = upload.read()
+            data["filename"] = upload.name
+        elif data.get("message", "").strip():
+            data["raw"] = data["message"].encode("utf-8", "surrogateescape")
+            data["filename"] = "pasted-bounce.eml"
+        else:
+            raise forms.ValidationError("Paste a bounce message or choose a file.")
+        return data

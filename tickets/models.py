@@ -1,0 +1,416 @@
+"""Organisations, people, tickets and what happens to them.
+
+Models hold data and constraints only; every change goes through `tickets.services`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from diagnostics.types import Cause as DiagnosticCause
+
+
+class OrganisationKind(models.TextChoices):
+    STATE = "state", "State agency"
+    NATIONAL = "national", "National office"
+    VENDOR = "vendor", "Mail vendor"
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16, choices=OrganisationKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OrganisationKind.values), name="organisation_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MailDomain(models.Model):
+    """A mail domain a state's users have addresses on."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="mail_domains"
+    )
+    domain = models.CharField(max_length=253, unique=True)
+    repeat_offender = models.BooleanField(
+        default=False, help_text="Its servers hard-bounced our mail again after a reactivation."
+    )
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class User(AbstractUser):
+    """A person; the role is a group, the organisation a foreign key."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    WITH_STATE_IT = "with_state_it", "With state IT"
+    TRIAGE = "triage", "In triage"
+    WITH_VENDOR = "with_vendor", "With mail vendor"
+    AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting confirmation"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        Status.NEW,
+        Status.WITH_STATE_IT,
+        Status.TRIAGE,
+        Status.WITH_VENDOR,
+        Status.AWAITING_CONFIRMATION,
+    }
+)
+
+
+class Symptom(models.TextChoices):
+    ALL_MAIL_STOPPED = "all_mail_stopped", "All mail stopped"
+    PASSWORD_MAIL_MISSING = "password_mail_missing", "Password or reset mail missing"
+    SOME_MISSING = "some_missing", "Some notifications missing"
+
+
+class Cause(models.TextChoices):
+    """The causes of DESIGN §1; the values are the diagnostics verdict's causes."""
+
+    HARD_BOUNCE_SUPPRESSION = (
+        DiagnosticCause.HARD_BOUNCE_SUPPRESSION.value,
+        ("Hard bounce, suppressed by the vendor"),
+    )
+    SPAM_FILTER = DiagnosticCause.SPAM_FILTER.value, "Spam filter or quarantine"
+    ADDRESS_TYPO = DiagnosticCause.ADDRESS_TYPO.value, "Wrong address"
+    DOMAIN_CANNOT_RECEIVE = (
+        DiagnosticCause.DOMAIN_CANNOT_RECEIVE.value,
+        "Domain cannot receive mail",
+    )
+    SENDER_AUTHENTICATION = DiagnosticCause.SENDER_AUTHENTICATION.value, "Sender authentication"
+    SENDER_BLOCKLISTED = DiagnosticCause.SENDER_BLOCKLISTED.value, "Sender on a blocklist"
+    NONE_FOUND = DiagnosticCause.NONE_FOUND.value, "No fault found"
+    OTHER = "other", "Other"
+
+
+class Ticket(models.Model):
+    number = models.CharField(max_length=16, unique=True, null=True, editable=False)
+    state = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        limit_choices_to={"kind": OrganisationKind.STATE},
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_tickets"
+    )
+    symptom = models.CharField(max_length=32, choices=Symptom.choices)
+    description = models.TextField(blank=True)
+    first_noticed = models.DateField(null=True, blank=True)
+    spam_filter_checked = models.BooleanField(default=False)
+    spam_filter_notes = models.TextField(blank=True)
+    mail_admin_name = models.CharField("mail admin name", max_length=200, blank=True)
+    mail_admin_email = models.EmailField("mail admin email", blank=True)
+    mail_admin_phone = models.CharField("mail admin phone", max_length=50, blank=True)
+    cause = models.CharField(max_length=32, choices=Cause.choices, blank=True)
+    resolution = models.TextField(blank=True)
+    hard_bounce_prevention_affirmed = models.BooleanField(default=False)
+    delivery_override_reason = models.TextField(blank=True)
+    recurrence_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recurrences",
+        help_text="The closed ticket whose problem came back.",
+    )
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.NEW)
+    # Bumped by every change of the ticket: a form carries the version it was
+    # rendered from, so a stale second submission is refused instead of applied.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.WITH_VENDOR) | Q(spam_filter_checked=True),
+                name="ticket_with_vendor_has_spam_filter_checked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"ticket {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:detail", kwargs={"number": self.number})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AddressStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Not looked up"
+    SUPPRESSED = "suppressed", "Suppressed"
+    NOT_SUPPRESSED = "not_suppressed", "Not suppressed"
+    REACTIVATED = "reactivated", "Reactivated"
+    DELIVERY_CONFIRMED = "delivery_confirmed", "Delivery confirmed"
+    STILL_FAILING = "still_failing", "Still failing"
+
+
+class AffectedAddress(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="addresses")
+    address = models.CharField(max_length=320, help_text="Normalised address.")
+    domain = models.CharField(max_length=253, db_index=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=32, choices=AddressStatus.choices, default=AddressStatus.UNKNOWN
+    )
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    suppression_reason = models.CharField(max_length=200, blank=True)
+    bounce_text = models.TextField(blank=True)
+    finding_recorded_at = models.DateTimeField(null=True, blank=True)
+    finding_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reactivated_at = models.DateTimeField(null=True, blank=True)
+    reactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    delivery_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Recurrence watch: how many of the RECURRENCE_CHECK_DAYS look-ups after the
+    # reactivation are done, and whether the problem came back.
+    recurrence_checks_done = models.PositiveSmallIntegerField(default=0)
+    recurred_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name_plural = "affected addresses"
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "address"], name="address_unique_per_ticket"),
+            models.CheckConstraint(
+                condition=Q(status__in=AddressStatus.values), name="address_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AddressStatus.REACTIVATED) | Q(reactivated_at__isnull=False),
+                name="address_reactivated_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AddressStatus.DELIVERY_CONFIRMED)
+                | Q(delivery_confirmed_at__isnull=False),
+                name="address_confirmed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def has_finding(self) -> bool:
+        return self.status != AddressStatus.UNKNOWN
+
+
+class EventKind(models.TextChoices):
+    FILED = "filed", "Filed"
+    TRANSITION = "transition", "Status change"
+    COMMENT = "comment", "Comment"
+    ADDRESSES_ADDED = "addresses_added", "Addresses added"
+    FINDING = "finding", "Vendor finding"
+    REACTIVATION = "reactivation", "Reactivation"
+    ATTACHMENT = "attachment", "Attachment"
+    PROBE_SENT = "probe_sent", "Delivery probe sent"
+    PROBE_CONFIRMED = "probe_confirmed", "Delivery confirmed by the recipient"
+    CHECK_RUN = "check_run", "Diagnostics"
+    BOUNCE = "bounce", "Bounce analysed"
+    REMINDER = "reminder", "Reminder"
+    RECURRENCE = "recurrence", "Problem came back"
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's timeline; written once, never changed."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    transition = models.CharField(max_length=32, blank=True)
+    from_status = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AttachmentKind(models.TextChoices):
+    DEACTIVATION_LOG = "deactivation_log", "Deactivation log"
+    BOUNCE = "bounce", "Bounce message"
+    OTHER = "other", "Other"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # A random name: the stored file's path must not be guessable from the ticket.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"attachments/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    address = models.ForeignKey(
+        AffectedAddress,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    kind = models.CharField(max_length=32, choices=AttachmentKind.choices)
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class DeliveryProbe(models.Model):
+    """A test message to an affected address; following its link proves delivery."""
+
+    address = models.ForeignKey(AffectedAddress, on_delete=models.CASCADE, related_name="probes")
+    token = models.CharField(max_length=64, unique=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    overdue_noted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"probe to {self.address}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class DiagnosticRun(models.Model):
+    """One run of the checks for some of a ticket's addresses."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="diagnostic_runs")
+    addresses = models.JSONField(default=list, help_text="The addresses this run covers.")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expected_checks = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RunStatus.values), name="diagnostic_run_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"diagnostics for {self.ticket} ({self.status})"
+
+
+class CheckRecord(models.Model):
+    """One stored check result of a run."""
+
+    run = models.ForeignKey(DiagnosticRun, on_delete=models.CASCADE, related_name="results")
+    check_name = models.CharField(max_length=32)
+    subject = models.CharField(max_length=320)
+    outcome = models.CharField(max_length=16)
+    summary = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "check_name", "subject"], name="check_once_per_subject_per_run"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_name} {self.subject}: {self.outcome}"
+
+
+class AddressVerdict(models.Model):
+    """The likely cause for one address, as a run concluded it."""
+
+    run = models.ForeignKey(DiagnosticRun, on_delete=models.CASCADE, related_name="verdicts")
+    address = models.ForeignKey(AffectedAddress, on_delete=models.CASCADE, related_name="verdicts")
+    cause = models.CharField(max_length=32)
+    confidence = models.CharField(max_length=8)
+    next_step = models.TextField()
+    owner = models.CharField(max_length=16)
+    check_names = models.JSONField(
+        default=list, help_text="The checks (by check and subject) that bear on this address."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "address"], name="verdict_once_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.cause}"

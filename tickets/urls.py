@@ -1,0 +1,50 @@
+from django.urls import path
+
+from tickets import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("tickets/", views.ticket_list, name="list"),
+    path("tickets/new/", views.ticket_file, name="file"),
+    path("sender-health/", views.sender_health, name="sender_health"),
+    path("tickets/<str:number>/", views.ticket_detail, name="detail"),
+    path("tickets/<str:number>/diagnostics/", views.ticket_diagnostics, name="diagnostics"),
+    path("tickets/<str:number>/diagnostics/rerun/", views.ticket_rerun, name="rerun"),
+    path("tickets/<str:number>/bounce/", views.bounce_analyse, name="bounce"),
+    path("tickets/<str:number>/comment/", views.ticket_comment, name="comment"),
+    path("tickets/<str:number>/addresses/", views.ticket_add_addresses, name="add_addresses"),
+    path("tickets/<str:number>/attachments/", views.attachment_upload, name="attach"),
+    path(
+        "tickets/<str:number>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="attachment",
+    ),
+    path(
+        "tickets/<str:number>/addresses/<int:address_id>/finding/",
+        views.address_finding,
+        name="finding",
+    ),
+    path(
+        "tickets/<str:number>/addresses/<int:address_id>/reactivate/",
+        views.address_reactivate,
+        name="reactivate",
+    ),
+    path(
+        "tickets/<str:number>/addresses/<int:address_id>/lookup/",
+        views.address_vendor_lookup,
+        name="vendor_lookup",
+    ),
+    path(
+        "tickets/<str:number>/addresses/<int:address_id>/vendor-reactivate/",
+        views.address_vendor_reactivate,
+        name="vendor_reactivate",
+    ),
+    path(
+        "tickets/<str:number>/addresses/<int:address_id>/probe/",
+        views.probe_send,
+        name="probe_send",
+    ),
+    path("tickets/<str:number>/act/<str:name>/", views.ticket_transition, name="transition"),
+]
