@@ -244,6 +244,21 @@ NOTIFY_RELAY_PASSWORD = env.str("NOTIFY_RELAY_PASSWORD", default="")
 NOTIFY_RELAY_STARTTLS = env.bool("NOTIFY_RELAY_STARTTLS", default=True)
 NOTIFY_RELAY_TIMEOUT = env.float("NOTIFY_RELAY_TIMEOUT", default=10.0)
 
+# The mail vendor's suppression API (see docs/vendors.md). "manual": findings typed in by hand.
+MAIL_VENDOR = env.str("MAIL_VENDOR", default="manual")
+VENDOR_API_TIMEOUT = env.float("VENDOR_API_TIMEOUT", default=10.0)
+POSTMARK_SERVER_TOKEN = env.str("POSTMARK_SERVER_TOKEN", default="")
+POSTMARK_API_URL = env.str("POSTMARK_API_URL", default="https://api.postmarkapp.com")
+POSTMARK_MESSAGE_STREAM = env.str("POSTMARK_MESSAGE_STREAM", default="outbound")
+# SES takes its credentials the usual boto3 way (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, roles).
+SES_REGION = env.str("SES_REGION", default="")
+SES_ENDPOINT_URL = env.str("SES_ENDPOINT_URL", default="")
+SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
+SENDGRID_API_URL = env.str("SENDGRID_API_URL", default="https://api.sendgrid.com")
+MAILGUN_API_KEY = env.str("MAILGUN_API_KEY", default="")
+MAILGUN_DOMAIN = env.str("MAILGUN_DOMAIN", default="")
+MAILGUN_API_URL = env.str("MAILGUN_API_URL", default="https://api.mailgun.net")
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)

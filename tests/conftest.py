@@ -6,8 +6,30 @@ import pytest
 from django.contrib.auth.models import Group
 
 from tests.factories import OrganisationFactory, UserFactory
+from tests.servers.dns import DnsServer, crafted_zone
 from tickets.models import OrganisationKind
 from tickets.roles import Role
+
+# The local fakes of the vendors' APIs: postmark_fake, ses_fake, sendgrid_fake, mailgun_fake.
+pytest_plugins = ["tests.vendor_fakes"]
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    """A real DNS server on 127.0.0.1 serving the crafted `.test` zones, for the whole session."""
+    with DnsServer(crafted_zone()) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _local_dns(settings, dns_server):
+    # Diagnostics run whenever a test files a ticket: they ask the local server, never the
+    # machine's resolver, so no test depends on the network or waits on its timeouts.
+    settings.DIAGNOSTICS_NAMESERVERS = [dns_server.nameserver]
+    settings.DIAGNOSTICS_DNS_TIMEOUT = 0.3
+    settings.DIAGNOSTICS_DNS_LIFETIME = 0.3
+    settings.DNSBL_ZONES = []
+    settings.NOTIFY_SENDER_DOMAIN = "sender.test"
 
 
 @pytest.fixture(autouse=True)

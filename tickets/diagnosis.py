@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from diagnostics.models import BounceEvent
@@ -144,6 +144,10 @@ def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
             on_result=on_result,
             cache=cache,
         )
+    except (OperationalError, InterfaceError):
+        # The database went away: the task retries with backoff, so the run waits in the queue.
+        DiagnosticRun.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED)
+        raise
     except Exception as error:
         logger.exception("diagnostics run %s failed", run.pk)
         DiagnosticRun.objects.filter(pk=run.pk).update(

@@ -369,6 +369,11 @@ class DiagnosticRun(models.Model):
     def __str__(self) -> str:
         return f"diagnostics for {self.ticket} ({self.status})"
 
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: results are still to come."""
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
 
 class CheckRecord(models.Model):
     """One stored check result of a run."""

@@ -508,6 +508,9 @@ def ticket_rerun_diagnostics(*, actor, number: str):
     ticket = ticket_get_visible(user=actor, number=number, for_update=True)
     if not ticket.is_open:
         raise WorkflowError("Checks run on open tickets; reopen it first.")
+    current = diagnosis.latest_run(ticket)
+    if current is not None and current.is_active and not diagnosis.run_is_stuck(current):
+        return current  # a second click while checks run queues nothing more
     return diagnosis.diagnosis_schedule(ticket=ticket, requested_by=actor)
 
 
@@ -743,7 +746,29 @@ def address_vendor_reactivate(*, actor, number: str, address_id: int) -> Affecte
                 kind=AttachmentKind.DEACTIVATION_LOG,
                 address_id=address.pk,
             )
+    _move_on_when_reactivated(actor=actor, number=number, source=adapter.label)
     return address
+
+
+def _move_on_when_reactivated(*, actor, number: str, source: str) -> None:
+    """Once the last suppressed address is reactivated and its logs are in, hand the ticket on.
+
+    The liaison's one click does the whole job: no second "Reactivation done" step when the
+    vendor's API has already done it all. Anything still missing leaves the ticket where it is.
+    """
+    from tickets.workflow import TRANSITIONS
+
+    transition = TRANSITIONS["reactivate"]
+    data = {"text": f"Every suppressed address was reactivated through {source}."}
+    ticket = Ticket.objects.get(number=number)
+    if ticket.status not in transition.sources or transition.problems(ticket, data):
+        return
+    try:
+        ticket_transition(
+            actor=actor, number=number, name="reactivate", expected_version=None, data=data
+        )
+    except (StaleTicket, TransitionNotAllowed):
+        pass  # someone moved it meanwhile: their step stands
 
 
 def _vendor_address_readonly(*, actor, number: str, address_id: int):

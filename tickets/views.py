@@ -404,5 +404,9 @@ def address_vendor_reactivate(request: HttpRequest, number: str, address_id: int
     except services.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{address.address} reactivated at the vendor.")
+        text = f"{address.address} reactivated at the vendor."
+        address.ticket.refresh_from_db()
+        if address.ticket.status == Status.AWAITING_CONFIRMATION:
+            text += " Every suppressed address is back: the ticket now awaits the state's check."
+        messages.success(request, text)
     return redirect("tickets:detail", number=number)

@@ -1,4 +1,4 @@
-"""A real DNS server on 127.0.0.1 for the whole session, and resolvers pointed at it."""
+"""Resolvers and sender settings pointed at the session's DNS server (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,11 @@ from tests.servers.dns import (
     IP_BLOCKLIST,
     MISMATCH_IP,
     SENDER_DOMAIN,
-    DnsServer,
-    crafted_zone,
 )
 
 # Short enough that the never-answering names keep the suite fast, long enough for a local
 # server on a busy two-core machine.
 TIMEOUT = 0.3
-
-
-@pytest.fixture(scope="session")
-def dns_server():
-    with DnsServer(crafted_zone()) as server:
-        yield server
 
 
 @pytest.fixture
