@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import kombu.pools
 import redis
 from django.db import connection
 
@@ -78,6 +79,7 @@ def celery_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[subpro
         "task_always_eager": app.conf.task_always_eager,
     }
     app.conf.update(broker_url=url, task_always_eager=False)
+    drop_connections()  # a pool opened earlier would still publish to the old broker
     try:
         deadline = time.monotonic() + 60
         while "ready." not in (ROOT / ".pytest-celery-worker.log").read_text():
@@ -90,13 +92,26 @@ def celery_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[subpro
         yield worker
     finally:
         app.conf.update(**previous)
-        app.pool.force_close_all()
+        drop_connections()
         worker.terminate()
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
         log.close()
+
+
+def drop_connections() -> None:
+    """Close this process's broker connections so the next publish connects afresh."""
+    # A force-closed pool refuses to lend again: kombu's reset() closes every pool and forgets
+    # them, and the app drops its references the way it does after a fork.
+    kombu.pools.reset()
+    app._after_fork()
+
+
+def worker_log() -> str:
+    """What the worker has logged so far."""
+    return (ROOT / ".pytest-celery-worker.log").read_text()
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, what: str = "condition"):

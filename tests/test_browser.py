@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -15,33 +13,6 @@ from tests.factories import PASSWORD
 from tickets.models import AddressStatus, Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
-# between page actions are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (scripts/test-services installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -59,7 +30,7 @@ def log_in(page, base, user):
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    submit(page, "button[type=submit]")
     page.wait_for_url(f"{base}/")
 
 
@@ -72,8 +43,16 @@ def take(page, name, **fields):
             locator.check()
         else:
             locator.fill(value)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page, form.locator("button[type=submit]"))
+
+
+def submit(page, target):
+    """Click something that posts a form, and wait for the page the server answers with."""
+    with page.expect_navigation():
+        if isinstance(target, str):
+            page.click(target)
+        else:
+            target.click()
 
 
 def status_of(ticket):
@@ -89,7 +68,7 @@ def test_ticket_goes_from_filing_to_resolved_in_a_browser(page, live_server, peo
     page.click("text=File a ticket")
     page.select_option("select[name=symptom]", "password_mail_missing")
     page.fill("textarea[name=addresses]", "Jane Roe <jane.roe@northland.example>\nnot-an-address")
-    page.click("button:has-text('File ticket')")
+    submit(page, "button:has-text('File ticket')")
     assert "Line 2" in page.content()  # the bad line is named, nothing is filed
     assert not Ticket.objects.exists()
     page.fill("textarea[name=addresses]", "Jane Roe <jane.roe@northland.example>")
@@ -119,10 +98,8 @@ def test_ticket_goes_from_filing_to_resolved_in_a_browser(page, live_server, peo
     when = timezone.localtime(timezone.now() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
     finding.locator("input[name=suppressed_at]").fill(when)
     finding.locator("input[name=reason]").fill("Hard bounce")
-    finding.locator("button[type=submit]").click()
-    page.wait_for_load_state()
-    page.click("button:has-text('Mark reactivated')")
-    page.wait_for_load_state()
+    submit(page, finding.locator("button[type=submit]"))
+    submit(page, "button:has-text('Mark reactivated')")
     address.refresh_from_db()
     assert address.status == AddressStatus.REACTIVATED
     take(page, "reactivate", text="Reactivated")
@@ -132,13 +109,12 @@ def test_ticket_goes_from_filing_to_resolved_in_a_browser(page, live_server, peo
     log_in(page, base, admin)
     page.goto(f"{base}{ticket.get_absolute_url()}")
     mail.outbox.clear()
-    page.click("button:has-text('Send probe')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('Send probe')")
     probe_mail = next(m for m in mail.outbox if address.address in m.to)
     link = re.search(r"(http://\S+/p/\S+/)", probe_mail.body).group(1)
     recipient = page.context.browser.new_page()
     recipient.goto(link)
-    recipient.click("button:has-text('Yes, I received it')")
+    submit(recipient, "button:has-text('Yes, I received it')")
     assert "Thank you" in recipient.content()
     recipient.close()
 

@@ -60,7 +60,11 @@ def diagnosis_schedule(
 
 def run_progress(run: DiagnosticRun) -> list[dict]:
     """The results a running run has produced so far (empty when none or unknown)."""
-    return cache.get(_progress_key(run.pk)) or []
+    try:
+        return cache.get(_progress_key(run.pk)) or []
+    except Exception:  # the cache (Redis) is down: the page still renders, without counts
+        logger.warning("progress of run %s unreadable", run.pk, exc_info=True)
+        return []
 
 
 def run_is_stuck(run: DiagnosticRun) -> bool:
@@ -130,7 +134,10 @@ def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
     def on_result(result: CheckResult) -> None:
         with lock:
             progress.append(result.as_dict())
-            cache.set(_progress_key(run.pk), list(progress), PROGRESS_TTL)
+            try:
+                cache.set(_progress_key(run.pk), list(progress), PROGRESS_TTL)
+            except Exception:  # progress is a nicety; the run goes on without it
+                logger.warning("progress of run %s not written", run.pk, exc_info=True)
 
     try:
         report = run_diagnostics(
@@ -209,7 +216,14 @@ def _store(*, run: DiagnosticRun, report, addresses: list[AffectedAddress]) -> N
         data={"run": run.pk},
         notified_at=timezone.now(),  # shown on the page; no mail for it
     )
-    cache.delete(_progress_key(run.pk))
+    transaction.on_commit(lambda: _forget_progress(run.pk))
+
+
+def _forget_progress(run_id: int) -> None:
+    try:
+        cache.delete(_progress_key(run_id))
+    except Exception:
+        logger.warning("progress of run %s not cleared", run_id, exc_info=True)
 
 
 CAUSE_LABELS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import re
 import secrets
@@ -763,12 +764,11 @@ def _move_on_when_reactivated(*, actor, number: str, source: str) -> None:
     ticket = Ticket.objects.get(number=number)
     if ticket.status not in transition.sources or transition.problems(ticket, data):
         return
-    try:
+    # Someone may have moved it meanwhile: their step stands.
+    with contextlib.suppress(StaleTicket, TransitionNotAllowed):
         ticket_transition(
             actor=actor, number=number, name="reactivate", expected_version=None, data=data
         )
-    except (StaleTicket, TransitionNotAllowed):
-        pass  # someone moved it meanwhile: their step stands
 
 
 def _vendor_address_readonly(*, actor, number: str, address_id: int):
