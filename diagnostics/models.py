@@ -2,15 +2,9 @@
 
 from django.db import models
 
+from diagnostics.types import BOUNCE_CLASS_LABELS, BounceClass
 
-class BounceClass(models.TextChoices):
-    HARD = "hard", "Hard bounce"
-    SOFT = "soft", "Soft bounce"
-    POLICY_BLOCK = "policy_block", "Blocked by policy"
-    SPAM_BLOCK = "spam_block", "Blocked as spam"
-    COMPLAINT = "complaint", "Spam complaint"
-    DELIVERED = "delivered", "Delivered"
-    UNKNOWN = "unknown", "Unknown"
+BOUNCE_CLASS_CHOICES = [(str(value), label) for value, label in BOUNCE_CLASS_LABELS.items()]
 
 
 class BounceEvent(models.Model):
@@ -18,7 +12,7 @@ class BounceEvent(models.Model):
 
     address = models.CharField(max_length=320, db_index=True)
     occurred_at = models.DateTimeField()
-    bounce_class = models.CharField(max_length=16, choices=BounceClass.choices)
+    bounce_class = models.CharField(max_length=16, choices=BOUNCE_CLASS_CHOICES)
     action = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, blank=True, help_text="Enhanced status code")
     reply_code = models.CharField(max_length=3, blank=True)
@@ -35,7 +29,7 @@ class BounceEvent(models.Model):
         ordering = ["-occurred_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(bounce_class__in=BounceClass.values),
+                condition=models.Q(bounce_class__in=[str(c) for c in BounceClass]),
                 name="bounce_event_class_valid",
             ),
             models.UniqueConstraint(

@@ -25,10 +25,66 @@ class Cause(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
+CAUSE_LABELS: dict[str, str] = {
+    Cause.HARD_BOUNCE_SUPPRESSION: "Hard bounce, suppressed by the vendor",
+    Cause.SPAM_FILTER: "Spam filter or quarantine",
+    Cause.ADDRESS_TYPO: "Wrong address",
+    Cause.DOMAIN_CANNOT_RECEIVE: "Domain cannot receive mail",
+    Cause.SENDER_AUTHENTICATION: "Our sender authentication",
+    Cause.SENDER_BLOCKLISTED: "Our sender is on a blocklist",
+    Cause.NONE_FOUND: "No fault found",
+    Cause.INCONCLUSIVE: "Inconclusive",
+}
+
+
+def cause_label(cause: str) -> str:
+    """The words for a cause; an unknown value is shown as it is."""
+    return CAUSE_LABELS.get(cause, cause)
+
+
 class Owner(StrEnum):
+    """The side that must act next: a verdict's owner, and the side a ticket waits on."""
+
     STATE = "state"
     NATIONAL = "national"
     VENDOR = "vendor"
+
+
+OWNER_LABELS: dict[str, str] = {
+    Owner.STATE: "State",
+    Owner.NATIONAL: "National office",
+    Owner.VENDOR: "Mail vendor",
+}
+
+
+class BounceClass(StrEnum):
+    """What a bounce, rejection or complaint means for delivery to that address."""
+
+    HARD = "hard"
+    SOFT = "soft"
+    POLICY_BLOCK = "policy_block"
+    SPAM_BLOCK = "spam_block"
+    COMPLAINT = "complaint"
+    DELIVERED = "delivered"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        return BOUNCE_CLASS_LABELS[self]
+
+
+BOUNCE_CLASS_LABELS: dict[str, str] = {
+    BounceClass.HARD: "Hard bounce",
+    BounceClass.SOFT: "Soft bounce",
+    BounceClass.POLICY_BLOCK: "Blocked by policy",
+    BounceClass.SPAM_BLOCK: "Blocked as spam",
+    BounceClass.COMPLAINT: "Spam complaint",
+    BounceClass.DELIVERED: "Delivered",
+    BounceClass.UNKNOWN: "Unknown",
+}
+
+# Classes after which a vendor stops sending to the address (it suppresses it).
+SUPPRESSING_CLASSES = frozenset({BounceClass.HARD, BounceClass.COMPLAINT})
 
 
 @dataclass(frozen=True)

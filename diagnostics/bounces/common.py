@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import Message
 
+from diagnostics.smtp_codes import (  # noqa: F401 - the bounce readers take them from here
+    REPLY_AND_STATUS_RE,
+    REPLY_RE,
+    STATUS_RE,
+    find_reply_code,
+    find_status,
+    is_generic_status,
+)
+
 # Deliberately loose: bounce texts wrap, quote and bracket addresses in every way imaginable,
 # and an address we cannot see is a recipient we cannot report. "\w" admits internationalised
 # (RFC 6531) addresses. The lookbehind lets a match start only where a run of address characters
@@ -16,23 +25,6 @@ ADDRESS_RE = re.compile(
     r"(?<![\w!#$%&'*+/=?^`{|}~.-])"
     r"[\w!#$%&'*+/=?^`{|}~-]++(?:\.[\w!#$%&'*+/=?^`{|}~-]++)*+"
     r"@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+"
-)
-
-# RFC 3463 "class.subject.detail"; the guards keep IPv4 addresses, versions and dates out.
-STATUS_RE = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)(?!\w)")
-
-# An SMTP reply code stands alone or leads a multi-line reply ("550-5.7.1 ..."); only codes that
-# RFC 5321 and its extensions define, so exit statuses and sizes ("255", "222") stay out.
-REPLY_RE = re.compile(
-    r"(?<![\w.:/@=-])(2(?:1[14]|2[01]|5[0-3])|4(?:2[12]|[3-7]\d)|5(?:0[0-4]|[1-5]\d))"
-    r"(?=[ \-,;:'\"\])]|$)",
-    re.MULTILINE,
-)
-
-# An enhanced code right after a reply code is the remote server's own, so it outranks codes that
-# relays and vendors wrap around it ("5.1.0 - Unknown address error 550-'5.7.1 ...").
-REPLY_AND_STATUS_RE = re.compile(
-    r"(?<![\w.])[245][0-5]\d[ \-]['\"#]?([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)"
 )
 
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
@@ -107,27 +99,6 @@ def unique_addresses(addresses: Iterable[str]) -> list[str]:
             seen.add(address.lower())
             unique.append(address)
     return unique
-
-
-def find_status(text: str) -> str:
-    """Return the most telling RFC 3463 code in a text, or ""."""
-    codes = [m.group(1) for m in REPLY_AND_STATUS_RE.finditer(text)]
-    codes += [".".join(m.groups()) for m in STATUS_RE.finditer(text)]
-    failures = [code for code in codes if code[0] in "45"] or codes
-    specific = [code for code in failures if not is_generic_status(code)]
-    return (specific or failures or [""])[0]
-
-
-def find_reply_code(text: str) -> str:
-    """Return the first SMTP failure reply code in a text (a success code if that is all), or ""."""
-    codes = [m.group(1) for m in REPLY_RE.finditer(text)]
-    failures = [code for code in codes if code[0] in "45"]
-    return (failures or codes or [""])[0]
-
-
-def is_generic_status(code: str) -> bool:
-    """True for "other or undefined" codes that say no more than their class (X.0.0, 4.4.7)."""
-    return code.endswith(".0.0") or code == "4.4.7"
 
 
 def find_command(text: str) -> str:
