@@ -76,7 +76,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# No ATOMIC_REQUESTS: each public service owns a durable transaction of its own, so no request
+# holds one open while it waits on the network (docs/architecture.md).
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tickets.User"
 
@@ -215,14 +216,11 @@ RECURRENCE_CHECK_DAYS = [
 
 # Timers, run by `celery beat`.
 CELERY_BEAT_SCHEDULE = {
-    "close-quiet-tickets": {"task": "tickets.tasks.close_quiet_tickets", "schedule": 3600.0},
-    "remind-waiting-tickets": {"task": "tickets.tasks.remind_waiting_tickets", "schedule": 3600.0},
-    "flag-overdue-probes": {"task": "tickets.tasks.flag_overdue_probes", "schedule": 900.0},
-    "recurrence-watch": {"task": "tickets.tasks.watch_recurrences", "schedule": 3600.0},
-    "resend-unnotified-events": {
-        "task": "tickets.tasks.resend_unnotified_events",
-        "schedule": 300.0,
-    },
+    "close-quiet-tickets": {"task": "tickets.tickets_close_quiet", "schedule": 3600.0},
+    "remind-waiting-tickets": {"task": "tickets.tickets_remind_waiting", "schedule": 3600.0},
+    "flag-overdue-probes": {"task": "tickets.probes_flag_overdue", "schedule": 900.0},
+    "recurrence-watch": {"task": "tickets.recurrences_watch", "schedule": 3600.0},
+    "resend-unnotified-events": {"task": "tickets.events_resend_unnotified", "schedule": 300.0},
 }
 
 # Diagnostics (see docs/diagnostics.md).

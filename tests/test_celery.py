@@ -16,7 +16,7 @@ from django.core.cache import cache
 from tests.celery_worker import celery_worker, drop_connections, wait_for, worker_log
 from tests.factories import PASSWORD, file_ticket
 from tests.servers.dns import DnsServer, crafted_zone
-from tickets import diagnosis
+from tickets import selectors
 from tickets.models import CheckRecord, DiagnosticRun, EventKind, RunStatus
 
 pytestmark = [
@@ -69,7 +69,7 @@ def test_filing_queues_the_checks_and_a_worker_stores_the_verdicts(people, dns_s
         )
         assert done
 
-        verdicts = {v.address.address: v.cause for v in diagnosis.latest_verdicts(ticket).values()}
+        verdicts = {v.address.address: v.cause for v in selectors.latest_verdicts(ticket).values()}
         assert verdicts == {
             "jane@ok.test": "none_found",
             "bob@nullmx.test": "domain_cannot_receive",
@@ -83,7 +83,7 @@ def test_filing_queues_the_checks_and_a_worker_stores_the_verdicts(people, dns_s
         from tickets import tasks
 
         records = CheckRecord.objects.filter(run=run).count()
-        again = tasks.run_diagnostics.delay(run.pk)
+        again = tasks.diagnosis_run.delay(run.pk)
         wait_for(
             lambda: f"{again.id}] succeeded" in worker_log(),
             what="the redelivered task to finish",

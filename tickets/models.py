@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from diagnostics.types import CAUSE_LABELS
 from diagnostics.types import Cause as DiagnosticCause
 
 
@@ -96,22 +97,20 @@ class Symptom(models.TextChoices):
     SOME_MISSING = "some_missing", "Some notifications missing"
 
 
-class Cause(models.TextChoices):
-    """The causes of DESIGN §1; the values are the diagnostics verdict's causes."""
+def _cause(cause: DiagnosticCause) -> tuple[str, str]:
+    return cause.value, CAUSE_LABELS[cause]
 
-    HARD_BOUNCE_SUPPRESSION = (
-        DiagnosticCause.HARD_BOUNCE_SUPPRESSION.value,
-        ("Hard bounce, suppressed by the vendor"),
-    )
-    SPAM_FILTER = DiagnosticCause.SPAM_FILTER.value, "Spam filter or quarantine"
-    ADDRESS_TYPO = DiagnosticCause.ADDRESS_TYPO.value, "Wrong address"
-    DOMAIN_CANNOT_RECEIVE = (
-        DiagnosticCause.DOMAIN_CANNOT_RECEIVE.value,
-        "Domain cannot receive mail",
-    )
-    SENDER_AUTHENTICATION = DiagnosticCause.SENDER_AUTHENTICATION.value, "Sender authentication"
-    SENDER_BLOCKLISTED = DiagnosticCause.SENDER_BLOCKLISTED.value, "Sender on a blocklist"
-    NONE_FOUND = DiagnosticCause.NONE_FOUND.value, "No fault found"
+
+class Cause(models.TextChoices):
+    """The causes of DESIGN §1 a ticket is resolved with: the verdict's causes, and "other"."""
+
+    HARD_BOUNCE_SUPPRESSION = _cause(DiagnosticCause.HARD_BOUNCE_SUPPRESSION)
+    SPAM_FILTER = _cause(DiagnosticCause.SPAM_FILTER)
+    ADDRESS_TYPO = _cause(DiagnosticCause.ADDRESS_TYPO)
+    DOMAIN_CANNOT_RECEIVE = _cause(DiagnosticCause.DOMAIN_CANNOT_RECEIVE)
+    SENDER_AUTHENTICATION = _cause(DiagnosticCause.SENDER_AUTHENTICATION)
+    SENDER_BLOCKLISTED = _cause(DiagnosticCause.SENDER_BLOCKLISTED)
+    NONE_FOUND = _cause(DiagnosticCause.NONE_FOUND)
     OTHER = "other", "Other"
 
 
@@ -343,10 +342,20 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class DiagnosticRun(models.Model):
-    """One run of the checks for some of a ticket's addresses."""
+ACTIVE_RUN_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="diagnostic_runs")
+
+class DiagnosticRun(models.Model):
+    """One run of the checks for some of a ticket's addresses, or of the sender checks alone."""
+
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="diagnostic_runs",
+        null=True,
+        blank=True,
+        help_text="Empty for a run of the sender checks alone (Sender health).",
+    )
     addresses = models.JSONField(default=list, help_text="The addresses this run covers.")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     requested_by = models.ForeignKey(
@@ -367,12 +376,12 @@ class DiagnosticRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"diagnostics for {self.ticket} ({self.status})"
+        return f"diagnostics for {self.ticket or 'the sender'} ({self.status})"
 
     @property
     def is_active(self) -> bool:
         """Queued or running: results are still to come."""
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+        return self.status in ACTIVE_RUN_STATUSES
 
 
 class CheckRecord(models.Model):
@@ -419,3 +428,46 @@ class AddressVerdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address}: {self.cause}"
+
+
+class VendorCallAction(models.TextChoices):
+    LOOKUP = "lookup", "Look-up"
+    REACTIVATE = "reactivate", "Reactivation"
+
+
+class VendorCall(models.Model):
+    """A call to the mail vendor's API about one address, made by a task the page polls."""
+
+    address = models.ForeignKey(
+        AffectedAddress, on_delete=models.CASCADE, related_name="vendor_calls"
+    )
+    action = models.CharField(max_length=16, choices=VendorCallAction.choices)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RunStatus.values), name="vendor_call_status_valid"
+            ),
+            # A double click asks the vendor once: one call of a kind in flight per address.
+            models.UniqueConstraint(
+                fields=["address", "action"],
+                condition=Q(status__in=["queued", "running"]),
+                name="vendor_call_once_in_flight",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} of {self.address} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES

@@ -1,4 +1,8 @@
-"""Celery tasks: thin, take ids, safe to run twice."""
+"""Celery tasks: thin, take ids, call one service, safe to run twice.
+
+Each task is named like the service it calls; services send them by name through
+`tickets.queue`, so nothing below this module imports it.
+"""
 
 from __future__ import annotations
 
@@ -7,72 +11,85 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets import diagnosis, notifications, timers
+from tickets.services import diagnosis, mail, timers, vendor
+
+SMTP_RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+}
 
 
-@shared_task(
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-    acks_late=True,
-)
-def notify_event(event_id: int) -> int:
-    return notifications.event_notify(event_id=event_id)
+@shared_task(name="tickets.event_notify", max_retries=8, acks_late=True, **SMTP_RETRY)
+def event_notify(event_id: int) -> int:
+    return mail.event_notify(event_id=event_id)
 
 
 # Not acks_late: a probe sent twice asks the recipient to click twice, which is harmless,
 # but a retry after a half-finished SMTP conversation could mail them many times.
-@shared_task(autoretry_for=(SMTPException, OSError), retry_backoff=True, max_retries=5)
-def send_probe(probe_id: int) -> bool:
-    return notifications.probe_deliver(probe_id=probe_id)
+@shared_task(name="tickets.probe_deliver", max_retries=5, **SMTP_RETRY)
+def probe_deliver(probe_id: int) -> bool:
+    return mail.probe_deliver(probe_id=probe_id)
+
+
+@shared_task(name="tickets.recurrence_deliver", max_retries=5, **SMTP_RETRY)
+def recurrence_deliver(ticket_id: int, address_id: int, why: str) -> int:
+    return mail.recurrence_deliver(ticket_id=ticket_id, address_id=address_id, why=why)
 
 
 # acks_late: a worker that dies mid-run leaves the message unacknowledged, and the run,
 # which writes its results in one transaction at the end, simply starts over.
 @shared_task(
+    name="tickets.diagnosis_run",
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     max_retries=5,
 )
-def run_diagnostics(run_id: int) -> str | None:
+def diagnosis_run(run_id: int) -> str | None:
     run = diagnosis.diagnosis_run(run_id=run_id)
     return run.status if run else None
 
 
-@shared_task
-def close_quiet_tickets() -> int:
+VENDOR_MAX_RETRIES = 5
+
+
+@shared_task(name="tickets.vendor_call_run", bind=True, max_retries=VENDOR_MAX_RETRIES)
+def vendor_call_run(self, call_id: int) -> str | None:
+    """Ask the vendor; a transient error retries after the vendor's own wait, or with backoff."""
+    try:
+        call = vendor.vendor_call_run(
+            call_id=call_id,
+            # In-process (eager) there is no worker to come back later: say the error now.
+            last_try=self.request.is_eager or self.request.retries >= VENDOR_MAX_RETRIES,
+        )
+    except vendor.VendorRetry as retry:
+        backoff = min(2 ** (self.request.retries + 1), 120)
+        raise self.retry(countdown=retry.countdown or backoff) from retry
+    return call.status if call else None
+
+
+@shared_task(name="tickets.tickets_close_quiet")
+def tickets_close_quiet() -> int:
     return timers.tickets_close_quiet()
 
 
-@shared_task
-def remind_waiting_tickets() -> int:
+@shared_task(name="tickets.tickets_remind_waiting")
+def tickets_remind_waiting() -> int:
     return timers.tickets_remind_waiting()
 
 
-@shared_task
-def flag_overdue_probes() -> int:
+@shared_task(name="tickets.probes_flag_overdue")
+def probes_flag_overdue() -> int:
     return timers.probes_flag_overdue()
 
 
-@shared_task
-def resend_unnotified_events() -> int:
+@shared_task(name="tickets.events_resend_unnotified")
+def events_resend_unnotified() -> int:
     return timers.events_resend_unnotified()
 
 
-@shared_task(autoretry_for=(SMTPException, OSError), retry_backoff=True, max_retries=5)
-def send_recurrence_mail(ticket_id: int, address_id: int, why: str) -> int:
-    return notifications.recurrence_deliver(ticket_id=ticket_id, address_id=address_id, why=why)
-
-
-@shared_task
-def watch_recurrences() -> int:
-    """Look up every reactivated address whose next look-up day has come."""
-    from tickets import recurrence
-
-    return sum(
-        recurrence.recurrence_check_address(address_id=address_id)
-        for address_id in recurrence.recurrence_due()
-    )
+@shared_task(name="tickets.recurrences_watch")
+def recurrences_watch() -> int:
+    return timers.recurrences_watch()

@@ -46,5 +46,6 @@ urlpatterns = [
         views.probe_send,
         name="probe_send",
     ),
+    path("tickets/<str:number>/vendor-calls/", views.vendor_calls_poll, name="vendor_calls"),
     path("tickets/<str:number>/act/<str:name>/", views.ticket_transition, name="transition"),
 ]

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets import diagnosis, selectors, services
+from tickets import selectors, services
 from tickets.filters import TicketFilter
 from tickets.forms import (
     AddAddressesForm,
@@ -21,7 +21,7 @@ from tickets.forms import (
     TicketFileForm,
     TransitionForm,
 )
-from tickets.models import AddressStatus, Attachment, DeliveryProbe, Status
+from tickets.models import AddressStatus, Attachment, DeliveryProbe, VendorCallAction
 from tickets.roles import Role, role_of
 from tickets.workflow import (
     FILE_ROLES,
@@ -30,7 +30,6 @@ from tickets.workflow import (
     STATUS_OWNER,
     TRANSITIONS,
     address_needs_logs,
-    transitions_from,
 )
 
 PAGE_SIZE = 25
@@ -79,24 +78,22 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
-    role = role_of(request.user)
-    transitions = transitions_from(ticket.status, role)
+    caps = selectors.ticket_capabilities(
+        request.user, ticket, vendor_adapter=services.vendor_adapter()
+    )
     transition_forms = {
         t.name: TransitionForm(initial={"version": ticket.version}, transition=t)
-        for t in transitions
+        for t in caps.transitions
     }
     transition_forms.update(overrides.pop("transition_forms", {}))
     addresses = list(ticket.addresses.all())
-    vendor_can_act = ticket.status == Status.WITH_VENDOR and role in {
-        Role.VENDOR_LIAISON,
-        Role.NATIONAL_STAFF,
-    }
-    adapter = services.vendor_adapter() if vendor_can_act else None
+    vendor_calls = selectors.vendor_calls_latest(ticket)
     failed_finding = overrides.pop("finding_form", None)
     failed_address_id = overrides.pop("finding_address_id", None)
     for address in addresses:
         address.needs_logs = address_needs_logs(address)
-        if vendor_can_act:
+        address.vendor_call = vendor_calls.get(address.pk)
+        if caps.record_findings:
             address.finding_form = (
                 failed_finding
                 if address.pk == failed_address_id
@@ -104,21 +101,19 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
             )
     context = {
         "ticket": ticket,
-        "role": role,
+        "caps": caps,
         "owner": SIDE_LABELS[STATUS_OWNER[ticket.status]],
-        "transition_forms": [transition_forms[t.name] for t in transitions],
+        "transition_forms": [transition_forms[t.name] for t in caps.transitions],
         "open_panel": overrides.pop("open_panel", ""),
         "comment_form": CommentForm(),
         "add_form": AddAddressesForm(initial={"version": ticket.version}),
         "attachment_form": AttachmentForm(addresses=addresses),
         "bounce_form": BounceForm(),
         "addresses": addresses,
-        "vendor_can_act": vendor_can_act,
-        "vendor_api": adapter,
-        "can_probe": ticket.is_open and role in FILE_ROLES,
-        "can_add": ticket.is_open and role in FILE_ROLES,
+        "vendor_api": services.vendor_adapter() if caps.record_findings else None,
+        "vendor_pending": any(c.is_active for c in vendor_calls.values()),
         "AddressStatus": AddressStatus,
-        "diagnosis": diagnosis.diagnosis_summary(ticket=ticket, role=role),
+        "diagnosis": selectors.diagnosis_summary(ticket=ticket, role=caps.role),
     }
     context.update(overrides)
     return context
@@ -315,15 +310,16 @@ def probe_landing(request: HttpRequest, token: str) -> HttpResponse:
 def ticket_diagnostics(request: HttpRequest, number: str) -> HttpResponse:
     """The diagnosis section alone, polled by htmx while checks run."""
     ticket = selectors.ticket_get_visible(user=request.user, number=number)
-    summary = diagnosis.diagnosis_summary(ticket=ticket, role=role_of(request.user))
-    return render(request, "tickets/_diagnostics.html", {"ticket": ticket, **summary})
+    summary = selectors.diagnosis_summary(ticket=ticket, role=role_of(request.user))
+    caps = selectors.ticket_capabilities(request.user, ticket)
+    return render(request, "tickets/_diagnostics.html", {"ticket": ticket, "caps": caps, **summary})
 
 
 @login_required
 @require_POST
 def ticket_rerun(request: HttpRequest, number: str) -> HttpResponse:
     try:
-        services.ticket_rerun_diagnostics(actor=request.user, number=number)
+        services.diagnosis_rerun(actor=request.user, number=number)
     except services.WorkflowError as error:
         messages.error(request, str(error))
     if request.htmx:
@@ -368,45 +364,65 @@ def sender_health(request: HttpRequest) -> HttpResponse:
     """Our own sending set-up (SPF, DKIM, DMARC, reverse DNS, blocklists, relay)."""
     if role_of(request.user) != Role.NATIONAL_STAFF:
         raise PermissionDenied("Sender health is for national office staff.")
-    run, checks = diagnosis.sender_health_latest()
-    checked_now = False
     if request.method == "POST":
-        checks = diagnosis.sender_health_now()
-        checked_now = True
+        services.sender_health_request(actor=request.user)
+        return redirect("tickets:sender_health")
+    pending = selectors.sender_health_pending()
+    if request.htmx:
+        # Polled while a check runs: reload the page once it is done.
+        return HttpResponse(status=204, headers={} if pending else {"HX-Refresh": "true"})
+    run, checks = selectors.sender_health_latest()
     return render(
         request,
         "tickets/sender_health.html",
-        {"run": run, "checks": checks, "checked_now": checked_now},
+        {"run": run, "checks": checks, "pending": pending},
     )
+
+
+def _vendor_call(request: HttpRequest, number: str, address_id: int, action: str):
+    try:
+        call = services.vendor_call_request(
+            actor=request.user, number=number, address_id=address_id, action=action
+        )
+    except services.WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        call.refresh_from_db()  # run already when tasks run in-process
+        if call.status == "done":
+            messages.success(request, _vendor_call_outcome(call))
+        elif call.status == "failed":
+            messages.error(request, call.error)
+    return redirect("tickets:detail", number=number)
+
+
+def _vendor_call_outcome(call) -> str:
+    address = call.address
+    address.refresh_from_db()
+    if call.action == VendorCallAction.LOOKUP:
+        return f"{address.address}: {address.get_status_display().lower()}."
+    text = f"{address.address} reactivated at the vendor."
+    address.ticket.refresh_from_db()
+    if address.ticket.status == "awaiting_confirmation":
+        text += " Every suppressed address is back: the ticket now awaits the state's check."
+    return text
 
 
 @login_required
 @require_POST
 def address_vendor_lookup(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
-    try:
-        address = services.address_vendor_lookup(
-            actor=request.user, number=number, address_id=address_id
-        )
-    except services.WorkflowError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{address.address}: {address.get_status_display().lower()}.")
-    return redirect("tickets:detail", number=number)
+    return _vendor_call(request, number, address_id, VendorCallAction.LOOKUP)
 
 
 @login_required
 @require_POST
 def address_vendor_reactivate(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
-    try:
-        address = services.address_vendor_reactivate(
-            actor=request.user, number=number, address_id=address_id
-        )
-    except services.WorkflowError as error:
-        messages.error(request, str(error))
-    else:
-        text = f"{address.address} reactivated at the vendor."
-        address.ticket.refresh_from_db()
-        if address.ticket.status == Status.AWAITING_CONFIRMATION:
-            text += " Every suppressed address is back: the ticket now awaits the state's check."
-        messages.success(request, text)
-    return redirect("tickets:detail", number=number)
+    return _vendor_call(request, number, address_id, VendorCallAction.REACTIVATE)
+
+
+@login_required
+def vendor_calls_poll(request: HttpRequest, number: str) -> HttpResponse:
+    """Polled by the page while the vendor is being asked: reload it once every call is done."""
+    ticket = selectors.ticket_get_visible(user=request.user, number=number)
+    calls = selectors.vendor_calls_latest(ticket)
+    pending = any(c.is_active for c in calls.values())
+    return HttpResponse(status=204, headers={} if pending else {"HX-Refresh": "true"})

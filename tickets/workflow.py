@@ -2,7 +2,7 @@
 
 Each transition names its sources, target, the roles that may take it, the fields the
 person must supply and a guard that says what is still missing. The transition service
-(`tickets.services.ticket_transition`) is the only code that reads this table to change a
+(`tickets.services.workflow.ticket_transition`) is the only code that reads this table to change a
 status; the pages and the API list the same table to offer buttons.
 
 A table of our own rather than django-fsm-2: guards here depend on what the person types
@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from diagnostics.types import OWNER_LABELS, Owner
 from tickets.models import (
     OPEN_STATUSES,
     AddressStatus,
@@ -31,37 +32,28 @@ from tickets.models import (
 )
 from tickets.roles import Role
 
-
-class Side:
-    STATE = "state"
-    NATIONAL = "national"
-    VENDOR = "vendor"
-    NONE = "none"
+# A status waits on one side (a verdict's `Owner`), or on nobody once the ticket has ended.
+NOBODY = "none"
 
 
 # The side each status waits on: queues are "waiting on me" for that side.
 STATUS_OWNER: dict[str, str] = {
-    Status.NEW: Side.NATIONAL,
-    Status.WITH_STATE_IT: Side.STATE,
-    Status.TRIAGE: Side.NATIONAL,
-    Status.WITH_VENDOR: Side.VENDOR,
-    Status.AWAITING_CONFIRMATION: Side.STATE,
-    Status.RESOLVED: Side.NONE,
-    Status.CLOSED: Side.NONE,
+    Status.NEW: Owner.NATIONAL,
+    Status.WITH_STATE_IT: Owner.STATE,
+    Status.TRIAGE: Owner.NATIONAL,
+    Status.WITH_VENDOR: Owner.VENDOR,
+    Status.AWAITING_CONFIRMATION: Owner.STATE,
+    Status.RESOLVED: NOBODY,
+    Status.CLOSED: NOBODY,
 }
 
 ROLE_SIDE: dict[Role, str] = {
-    Role.STATE_ADMIN: Side.STATE,
-    Role.NATIONAL_STAFF: Side.NATIONAL,
-    Role.VENDOR_LIAISON: Side.VENDOR,
+    Role.STATE_ADMIN: Owner.STATE,
+    Role.NATIONAL_STAFF: Owner.NATIONAL,
+    Role.VENDOR_LIAISON: Owner.VENDOR,
 }
 
-SIDE_LABELS = {
-    Side.STATE: "State",
-    Side.NATIONAL: "National office",
-    Side.VENDOR: "Mail vendor",
-    Side.NONE: "Nobody",
-}
+SIDE_LABELS = {**OWNER_LABELS, NOBODY: "Nobody"}
 
 Guard = Callable[[Ticket, dict[str, Any]], list[str]]
 
@@ -95,6 +87,8 @@ class Transition:
     help: str = ""
     # Timers (Celery beat) may take it with no person acting.
     system: bool = False
+    # An address move (ADDRESS_MOVES) applied to every address it applies to.
+    address_move: str = ""
 
     def problems(self, ticket: Ticket, data: dict[str, Any]) -> list[str]:
         """Everything that stops this transition, in words for the person acting."""
@@ -305,6 +299,7 @@ TRANSITIONS: dict[str, Transition] = {
             required=("text",),
             button="danger",
             help="Mail still does not arrive: say what you see.",
+            address_move="still_failing",
         ),
         Transition(
             "resolve",
@@ -352,6 +347,70 @@ TRANSITIONS: dict[str, Transition] = {
         ),
     ]
 }
+
+
+@dataclass(frozen=True)
+class AddressMove:
+    """A change of one affected address's status: from which statuses, to which."""
+
+    name: str
+    sources: frozenset[str]
+    target: str
+    refusal: str
+
+
+# Per-address statuses (DESIGN §3): unknown → suppressed | not_suppressed → reactivated →
+# delivery_confirmed | still_failing. `address_move` is the only code that changes one.
+_LOOKED_UP_AGAIN = frozenset(
+    {
+        AddressStatus.UNKNOWN,
+        AddressStatus.SUPPRESSED,
+        AddressStatus.NOT_SUPPRESSED,
+        AddressStatus.STILL_FAILING,
+    }
+)
+ADDRESS_MOVES: dict[str, AddressMove] = {
+    m.name: m
+    for m in [
+        AddressMove(
+            "find_suppressed",
+            _LOOKED_UP_AGAIN,
+            AddressStatus.SUPPRESSED,
+            "A finding is recorded before the address is reactivated or confirmed; "
+            "this one is already “{status}”.",
+        ),
+        AddressMove(
+            "find_not_suppressed",
+            _LOOKED_UP_AGAIN,
+            AddressStatus.NOT_SUPPRESSED,
+            "A finding is recorded before the address is reactivated or confirmed; "
+            "this one is already “{status}”.",
+        ),
+        AddressMove(
+            "reactivate",
+            frozenset({AddressStatus.SUPPRESSED}),
+            AddressStatus.REACTIVATED,
+            "{address} is not recorded as suppressed (it is “{status}”).",
+        ),
+        # A probe that arrives is the strongest evidence there is: it ends any other state.
+        AddressMove(
+            "confirm_delivery",
+            frozenset(AddressStatus.values) - {AddressStatus.DELIVERY_CONFIRMED},
+            AddressStatus.DELIVERY_CONFIRMED,
+            "Delivery to {address} is already confirmed.",
+        ),
+        # The state says mail still does not arrive: every address not proven delivered.
+        AddressMove(
+            "still_failing",
+            frozenset(
+                {AddressStatus.UNKNOWN, AddressStatus.NOT_SUPPRESSED, AddressStatus.REACTIVATED}
+            ),
+            AddressStatus.STILL_FAILING,
+            "{address} is “{status}”.",
+        ),
+    ]
+}
+
 
 # Filing is not a move between statuses but it has the same shape of rule.
 FILE_ROLES = STATE_OR_NATIONAL

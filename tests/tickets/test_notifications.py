@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 
 from tests.factories import file_ticket, move
-from tickets import notifications, services
+from tickets import services
+from tickets.services import mail as ticket_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,6 @@ def test_nothing_is_sent_before_commit(people, django_capture_on_commit_callback
 def test_notifying_an_event_twice_sends_once(people):
     ticket = file_ticket(people["state_admin"])
     event = services.ticket_comment(actor=people["national"], number=ticket.number, text="Hi")
-    assert notifications.event_notify(event_id=event.pk) == 1
-    assert notifications.event_notify(event_id=event.pk) == 0
+    assert ticket_mail.event_notify(event_id=event.pk) == 1
+    assert ticket_mail.event_notify(event_id=event.pk) == 0
     assert len(mail.outbox) == 1

@@ -11,8 +11,9 @@ from django.utils import timezone
 from diagnostics.models import BounceEvent
 from tests.factories import file_ticket, move
 from tests.tickets.test_workflow import record_findings
-from tickets import recurrence, services
+from tickets import services
 from tickets.models import AffectedAddress, EventKind, MailDomain, Status, Ticket
+from tickets.services import recurrence
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from tests.factories import file_ticket, move
-from tickets import services, timers
+from tickets import services
 from tickets.models import EventKind, Status, Ticket, TicketEvent
+from tickets.services import timers
 
 pytestmark = pytest.mark.django_db
 

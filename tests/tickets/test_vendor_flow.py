@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from tests.factories import PASSWORD, file_ticket, move
 from tests.vendor_fakes import POSTMARK_TOKEN, SES_ACCESS_KEY, SES_SECRET_KEY
-from tickets import recurrence
 from tickets.models import (
     AddressStatus,
     AffectedAddress,
@@ -23,6 +22,7 @@ from tickets.models import (
     MailDomain,
     Status,
 )
+from tickets.services import recurrence
 
 pytestmark = pytest.mark.django_db
 
@@ -72,9 +72,19 @@ def liaison_client(client, people):
     return client
 
 
-def click(client, ticket, action: str, address: AffectedAddress):
-    url = reverse(f"tickets:vendor_{action}", args=[ticket.number, address.pk])
-    return client.post(url, follow=True)
+@pytest.fixture
+def click(client, django_capture_on_commit_callbacks):
+    """Press a vendor button: the task the click queues runs, then the page is shown again."""
+
+    def press(client, ticket, action: str, address: AffectedAddress):
+        url = reverse(f"tickets:vendor_{action}", args=[ticket.number, address.pk])
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url)
+        if response.status_code != 302:
+            return response
+        return client.get(response["Location"])
+
+    return press
 
 
 def page_messages(response) -> list[str]:
@@ -91,7 +101,7 @@ def test_page_offers_the_vendors_buttons_only_to_whom_acts_for_the_vendor(client
 
 
 def test_postmark_lookup_then_reactivate_moves_the_ticket_on_with_the_logs(
-    client, people, postmark
+    client, people, postmark, click
 ):
     postmark.add_hard_bounce(ADDRESS, at=_days_ago(5))
     ticket = with_vendor(people)
@@ -123,11 +133,11 @@ def test_postmark_lookup_then_reactivate_moves_the_ticket_on_with_the_logs(
     assert reactivation.actor == people["liaison"] and reactivation.data["source"] == "postmark"
     moved = ticket.events.get(transition="reactivate")
     assert "Postmark" in moved.text
-    assert any("awaits the state" in m for m in page_messages(response))
+    assert "Awaiting confirmation" in response.content.decode()
 
 
 def test_old_deactivation_needs_no_logs_and_a_clean_address_is_recorded_as_such(
-    client, people, postmark
+    client, people, postmark, click
 ):
     postmark.add_hard_bounce(ADDRESS, at=_days_ago(90))
     ticket = with_vendor(people, f"{ADDRESS}\nclean@northland.example")
@@ -145,7 +155,7 @@ def test_old_deactivation_needs_no_logs_and_a_clean_address_is_recorded_as_such(
     assert not ticket.attachments.exists()
 
 
-def test_ses_reactivation_in_one_click(client, people, ses):
+def test_ses_reactivation_in_one_click(client, people, ses, click):
     ses.suppress(ADDRESS, at=_days_ago(2))
     ticket = with_vendor(people)
     address = ticket.addresses.get()
@@ -161,7 +171,7 @@ def test_ses_reactivation_in_one_click(client, people, ses):
     assert "BOUNCE" in log.file.read().decode().upper()
 
 
-def test_vendor_api_error_is_said_plainly_and_changes_nothing(client, people, postmark):
+def test_vendor_api_error_is_said_plainly_and_changes_nothing(client, people, postmark, click):
     postmark.add_hard_bounce(ADDRESS)
     ticket = with_vendor(people)
     address = ticket.addresses.get()
@@ -171,13 +181,13 @@ def test_vendor_api_error_is_said_plainly_and_changes_nothing(client, people, po
     response = click(client, ticket, "lookup", address)
 
     assert response.status_code == 200
-    assert any("did not answer" in m for m in page_messages(response))
+    assert "did not answer" in response.content.decode()
     address.refresh_from_db()
     assert address.status == AddressStatus.UNKNOWN
     assert not ticket.events.filter(kind=EventKind.FINDING).exists()
 
 
-def test_a_quiet_failure_to_reactivate_is_caught(client, people, postmark):
+def test_a_quiet_failure_to_reactivate_is_caught(client, people, postmark, click):
     postmark.add_hard_bounce(ADDRESS)
     ticket = with_vendor(people)
     address = ticket.addresses.get()
@@ -187,14 +197,14 @@ def test_a_quiet_failure_to_reactivate_is_caught(client, people, postmark):
 
     response = click(client, ticket, "reactivate", address)
 
-    assert any("still lists" in m for m in page_messages(response))
+    assert "still lists" in response.content.decode()
     address.refresh_from_db()
     ticket.refresh_from_db()
     assert address.status == AddressStatus.SUPPRESSED and address.reactivated_at is None
     assert ticket.status == Status.WITH_VENDOR
 
 
-def test_a_state_admin_cannot_use_the_vendor_buttons(client, people, postmark):
+def test_a_state_admin_cannot_use_the_vendor_buttons(client, people, postmark, click):
     postmark.add_hard_bounce(ADDRESS)
     ticket = with_vendor(people)
     address = ticket.addresses.get()
@@ -209,7 +219,7 @@ def test_a_state_admin_cannot_use_the_vendor_buttons(client, people, postmark):
 
 
 def test_watch_reopens_the_ticket_when_the_vendor_suppresses_the_address_again(
-    client, people, postmark
+    client, people, postmark, click
 ):
     postmark.add_hard_bounce(ADDRESS, at=_days_ago(5))
     ticket = with_vendor(people)

@@ -10,11 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 from django.utils import timezone
 
+from diagnostics.types import Owner
 from tests.factories import file_ticket, move
 from tickets import services
 from tickets.models import AddressStatus, AttachmentKind, EventKind, Status
 from tickets.roles import Role
-from tickets.workflow import STATUS_OWNER, TRANSITIONS, Side
+from tickets.workflow import STATUS_OWNER, TRANSITIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_transition_from_a_wrong_status_is_refused(name, people):
 
 def test_every_status_has_an_owner():
     assert set(STATUS_OWNER) == set(Status.values)
-    assert STATUS_OWNER[Status.WITH_VENDOR] == Side.VENDOR
+    assert STATUS_OWNER[Status.WITH_VENDOR] == Owner.VENDOR
 
 
 def test_filing_without_spam_filter_check_starts_with_state_it(state_admin):

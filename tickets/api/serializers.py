@@ -18,8 +18,8 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.roles import role_of
-from tickets.workflow import SIDE_LABELS, STATUS_OWNER, transitions_from
+from tickets.selectors import ticket_capabilities
+from tickets.workflow import SIDE_LABELS, STATUS_OWNER
 
 
 class AddressSerializer(serializers.ModelSerializer):
@@ -110,7 +110,7 @@ class TicketDetailSerializer(TicketListSerializer):
 
     def get_transitions(self, ticket: Ticket) -> list[dict]:
         """The transitions the requesting user may take now, with the fields each needs."""
-        role = role_of(self.context["request"].user)
+        caps = ticket_capabilities(self.context["request"].user, ticket)
         return [
             {
                 "name": t.name,
@@ -118,7 +118,7 @@ class TicketDetailSerializer(TicketListSerializer):
                 "fields": list(t.fields),
                 "required": list(t.required),
             }
-            for t in transitions_from(ticket.status, role)
+            for t in caps.transitions
         ]
 
 

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.response import Response
 
 from tickets import selectors, services
 from tickets.api import serializers as s
 from tickets.filters import TicketFilter
-
-
-def _denied(error: PermissionDenied) -> ApiPermissionDenied:
-    return ApiPermissionDenied(str(error) or "Your role may not do this.")
 
 
 class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -49,10 +43,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """File a ticket (state admins for their state; national staff give `state`)."""
         serializer = s.TicketCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            ticket = services.ticket_file(actor=request.user, **serializer.validated_data)
-        except PermissionDenied as error:
-            raise _denied(error) from error
+        ticket = services.ticket_file(actor=request.user, **serializer.validated_data)
         return self._detail(ticket.number, status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.AddressSerializer(many=True))
@@ -68,15 +59,12 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """Add affected addresses; ones already on the ticket are skipped."""
         serializer = s.AddAddressesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            created = services.ticket_add_addresses(
-                actor=request.user,
-                number=number,
-                addresses=serializer.validated_data["addresses"],
-                expected_version=serializer.validated_data["version"],
-            )
-        except PermissionDenied as error:
-            raise _denied(error) from error
+        created = services.ticket_add_addresses(
+            actor=request.user,
+            number=number,
+            addresses=serializer.validated_data["addresses"],
+            expected_version=serializer.validated_data["version"],
+        )
         return Response(s.AddressSerializer(created, many=True).data, status=201)
 
     @extend_schema(responses=s.EventSerializer(many=True))
@@ -109,10 +97,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"], url_path="checks/rerun")
     def rerun(self, request, number=None):
         """Run the checks again for every address."""
-        try:
-            run = services.ticket_rerun_diagnostics(actor=request.user, number=number)
-        except PermissionDenied as error:
-            raise _denied(error) from error
+        run = services.diagnosis_rerun(actor=request.user, number=number)
         return Response(s.RunSerializer(run).data, status=202)
 
     @extend_schema(
@@ -139,26 +124,20 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """Record the vendor's suppression finding for one address."""
         serializer = s.FindingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            address = services.address_record_finding(
-                actor=request.user,
-                number=number,
-                address_id=int(address_id),
-                source="api",
-                **serializer.validated_data,
-            )
-        except PermissionDenied as error:
-            raise _denied(error) from error
+        address = services.address_record_finding(
+            actor=request.user,
+            number=number,
+            address_id=int(address_id),
+            source="api",
+            **serializer.validated_data,
+        )
         return Response(s.AddressSerializer(address).data)
 
     @extend_schema(request=None, responses=s.AddressSerializer)
     @action(detail=True, methods=["post"], url_path=r"addresses/(?P<address_id>\d+)/reactivate")
     def reactivate(self, request, number=None, address_id=None):
         """Record that a suppressed address was reactivated at the vendor."""
-        try:
-            address = services.address_reactivate(
-                actor=request.user, number=number, address_id=int(address_id), source="api"
-            )
-        except PermissionDenied as error:
-            raise _denied(error) from error
+        address = services.address_reactivate(
+            actor=request.user, number=number, address_id=int(address_id), source="api"
+        )
         return Response(s.AddressSerializer(address).data)

@@ -1,4 +1,4 @@
-"""What the clock does (Celery beat): reminders, overdue probes, quiet closes, mail catch-up."""
+"""What the clock does (Celery beat): reminders, overdue probes, quiet closes, catch-ups."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from tickets import notifications, services
 from tickets.models import OPEN_STATUSES, DeliveryProbe, EventKind, Status, Ticket, TicketEvent
+from tickets.queue import send_task
+from tickets.services.errors import WorkflowError
+from tickets.services.recurrence import recurrence_check_address, recurrence_due
+from tickets.services.timeline import ticket_note
+from tickets.services.workflow import ticket_transition
 from tickets.workflow import SIDE_LABELS, STATUS_OWNER
 
 
@@ -22,14 +26,14 @@ def tickets_close_quiet(*, now: datetime | None = None) -> int:
         "number", flat=True
     ):
         try:
-            services.ticket_transition(
+            ticket_transition(
                 actor=None,
                 number=number,
                 name="close",
                 expected_version=None,
                 data={"text": f"Closed after {settings.AUTO_CLOSE_DAYS} quiet days."},
             )
-        except services.WorkflowError:
+        except WorkflowError:
             continue  # someone acted on it meanwhile
         closed += 1
     return closed
@@ -48,7 +52,7 @@ def tickets_remind_waiting(*, now: datetime | None = None) -> int:
     count = 0
     for ticket in waiting:
         days = (now - ticket.status_changed_at).days
-        services.ticket_note(
+        ticket_note(
             ticket=ticket,
             kind=EventKind.REMINDER,
             text=f"This ticket has waited on {SIDE_LABELS[STATUS_OWNER[ticket.status]]} "
@@ -69,7 +73,12 @@ def probes_flag_overdue(*, now: datetime | None = None) -> int:
     ).select_related("address__ticket")
     count = 0
     for probe in overdue:
-        services.ticket_note(
+        # Marked first: a crash between the two leaves a probe unflagged, never flagged twice.
+        if not DeliveryProbe.objects.filter(pk=probe.pk, overdue_noted_at__isnull=True).update(
+            overdue_noted_at=now
+        ):
+            continue
+        ticket_note(
             ticket=probe.address.ticket,
             kind=EventKind.REMINDER,
             text=(
@@ -79,7 +88,6 @@ def probes_flag_overdue(*, now: datetime | None = None) -> int:
                 "mailbox is a safe workaround meanwhile: notifications carry no sensitive data."
             ),
         )
-        DeliveryProbe.objects.filter(pk=probe.pk).update(overdue_noted_at=now)
         count += 1
     return count
 
@@ -87,9 +95,19 @@ def probes_flag_overdue(*, now: datetime | None = None) -> int:
 def events_resend_unnotified(*, now: datetime | None = None) -> int:
     """Queue again the mail of events whose notification never went out (broker was down)."""
     now = now or timezone.now()
-    stale = TicketEvent.objects.filter(
-        notified_at__isnull=True, created_at__lt=now - timedelta(minutes=5)
-    ).values_list("pk", flat=True)[:500]
+    stale = list(
+        TicketEvent.objects.filter(
+            notified_at__isnull=True, created_at__lt=now - timedelta(minutes=5)
+        ).values_list("pk", flat=True)[:500]
+    )
     for event_id in stale:
-        notifications.notify_on_commit(event_id=event_id)
+        send_task("tickets.event_notify", event_id)
     return len(stale)
+
+
+def recurrences_watch(*, now: datetime | None = None) -> int:
+    """Look up every reactivated address whose next look-up day has come; returns recurrences."""
+    return sum(
+        recurrence_check_address(address_id=address_id, now=now)
+        for address_id in recurrence_due(now=now)
+    )

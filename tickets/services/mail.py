@@ -1,6 +1,6 @@
-"""Mail to people: who hears of a timeline event, and the delivery probe message.
+"""Mail to people: who hears of a timeline event, the delivery probe, the recurrence notice.
 
-Sending happens in Celery tasks enqueued after commit, never inside the request.
+Each function here is called by a Celery task enqueued after commit, never inside a request.
 """
 
 from __future__ import annotations
@@ -12,34 +12,30 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from tickets.models import DeliveryProbe, OrganisationKind, TicketEvent, User
+from diagnostics.types import Owner
+from tickets.models import (
+    AffectedAddress,
+    DeliveryProbe,
+    OrganisationKind,
+    Ticket,
+    TicketEvent,
+    User,
+)
 from tickets.roles import Role
-from tickets.workflow import SIDE_LABELS, STATUS_OWNER, Side
-
-
-def notify_on_commit(*, event_id: int) -> None:
-    from tickets import tasks
-
-    transaction.on_commit(lambda: tasks.notify_event.delay(event_id), robust=True)
-
-
-def probe_send_on_commit(*, probe_id: int) -> None:
-    from tickets import tasks
-
-    transaction.on_commit(lambda: tasks.send_probe.delay(probe_id), robust=True)
+from tickets.workflow import SIDE_LABELS, STATUS_OWNER
 
 
 def _side_members(side: str, ticket) -> list[User]:
     users = User.objects.filter(is_active=True).exclude(email="")
-    if side == Side.STATE:
+    if side == Owner.STATE:
         return list(users.filter(groups__name=Role.STATE_ADMIN, organisation=ticket.state))
-    if side == Side.NATIONAL:
+    if side == Owner.NATIONAL:
         return list(
             users.filter(
                 groups__name=Role.NATIONAL_STAFF, organisation__kind=OrganisationKind.NATIONAL
             )
         )
-    if side == Side.VENDOR:
+    if side == Owner.VENDOR:
         return list(
             users.filter(
                 groups__name=Role.VENDOR_LIAISON, organisation__kind=OrganisationKind.VENDOR
@@ -59,7 +55,7 @@ def event_recipients(event: TicketEvent) -> list[str]:
 
 def event_notify(*, event_id: int) -> int:
     """Mail the event to its recipients once; returns how many were mailed (0 if already done)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         event = (
             TicketEvent.objects.select_for_update(of=("self",))
             .select_related("ticket__state", "ticket__reporter", "actor")
@@ -111,23 +107,13 @@ def probe_deliver(*, probe_id: int) -> bool:
     return True
 
 
-def recurrence_mail_on_commit(*, ticket_id: int, address_id: int, why: str) -> None:
-    from tickets import tasks
-
-    transaction.on_commit(
-        lambda: tasks.send_recurrence_mail.delay(ticket_id, address_id, why), robust=True
-    )
-
-
 def recurrence_deliver(*, ticket_id: int, address_id: int, why: str) -> int:
     """Tell the state and the domain's mail administrator their server hard-bounces our mail."""
-    from tickets.models import AffectedAddress, Ticket
-
     ticket = Ticket.objects.select_related("state").filter(pk=ticket_id).first()
     address = AffectedAddress.objects.filter(pk=address_id).first()
     if ticket is None or address is None:
         return 0
-    recipients = {p.email for p in _side_members(Side.STATE, ticket)}
+    recipients = {p.email for p in _side_members(Owner.STATE, ticket)}
     if ticket.mail_admin_email:
         recipients.add(ticket.mail_admin_email)
     if not recipients:

@@ -13,22 +13,22 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from diagnostics.checks.vendor import AdapterError
 from diagnostics.models import BounceEvent
-from tickets import diagnosis, notifications, services
-from tickets.models import (
-    AffectedAddress,
-    EventKind,
-    MailDomain,
-    Status,
-    Ticket,
-)
+from diagnostics.types import SUPPRESSING_CLASSES
+from diagnostics.vendors import adapter_from_settings
+from tickets.addresses import ParsedAddress
+from tickets.models import AffectedAddress, EventKind, MailDomain, Status, Ticket
+from tickets.queue import queue_task_on_commit
+from tickets.services.common import durable
+from tickets.services.filing import ticket_create
+from tickets.services.timeline import event_record
+from tickets.services.workflow import transition_locked
+from tickets.workflow import TRANSITIONS
 
 logger = logging.getLogger(__name__)
-
-HARD_CLASSES = ("hard", "complaint")
 
 
 def recurrence_due(*, now: datetime | None = None) -> list[int]:
@@ -49,9 +49,6 @@ def recurrence_due(*, now: datetime | None = None) -> list[int]:
 
 def _vendor_says_suppressed_again(address: AffectedAddress) -> tuple[bool | None, str]:
     """(True, why) when the vendor lists it again; (None, why) when the vendor can't say."""
-    from diagnostics.checks.vendor import AdapterError
-    from diagnostics.vendors import adapter_from_settings
-
     adapter = adapter_from_settings()
     if adapter is None or not adapter.can_lookup:
         return False, ""
@@ -67,7 +64,10 @@ def _vendor_says_suppressed_again(address: AffectedAddress) -> tuple[bool | None
 
 
 def recurrence_check_address(*, address_id: int, now: datetime | None = None) -> bool:
-    """Look one reactivated address up again; True when the problem is back (and acted on)."""
+    """Look one reactivated address up again; True when the problem is back (and acted on).
+
+    Asks the vendor outside any transaction.
+    """
     now = now or timezone.now()
     address = AffectedAddress.objects.select_related("ticket").filter(pk=address_id).first()
     if address is None or address.recurred_at or address.reactivated_at is None:
@@ -75,7 +75,7 @@ def recurrence_check_address(*, address_id: int, now: datetime | None = None) ->
     bounce = (
         BounceEvent.objects.filter(
             address__iexact=address.address,
-            bounce_class__in=HARD_CLASSES,
+            bounce_class__in=SUPPRESSING_CLASSES,
             occurred_at__gt=address.reactivated_at,
         )
         .order_by("occurred_at")
@@ -99,9 +99,16 @@ def recurrence_check_address(*, address_id: int, now: datetime | None = None) ->
     return bool(again)
 
 
-@transaction.atomic
+@durable
 def recurrence_handle(*, address_id: int, why: str, now: datetime | None = None) -> Ticket | None:
     """Act on a problem that came back; returns the ticket that now carries it (once only)."""
+    return recurrence_handle_locked(address_id=address_id, why=why, now=now)
+
+
+def recurrence_handle_locked(
+    *, address_id: int, why: str, now: datetime | None = None
+) -> Ticket | None:
+    """`recurrence_handle` inside the caller's transaction."""
     now = now or timezone.now()
     address = (
         AffectedAddress.objects.select_for_update().select_related("ticket").get(pk=address_id)
@@ -110,7 +117,7 @@ def recurrence_handle(*, address_id: int, why: str, now: datetime | None = None)
         return None
     address.recurred_at = now
     address.save(update_fields=["recurred_at"])
-    ticket = address.ticket
+    ticket = Ticket.objects.select_for_update().get(pk=address.ticket_id)
     domain, _ = MailDomain.objects.get_or_create(
         domain=address.domain, defaults={"organisation": ticket.state}
     )
@@ -124,58 +131,51 @@ def recurrence_handle(*, address_id: int, why: str, now: datetime | None = None)
         carrier = _open_linked_ticket(original=ticket, address=address, text=text)
     else:
         carrier = ticket
-        services.ticket_note(ticket=ticket, kind=EventKind.RECURRENCE, text=text)
+        event_record(ticket=ticket, actor=None, kind=EventKind.RECURRENCE, text=text)
         if ticket.status == Status.RESOLVED:
-            services.ticket_transition(
+            transition_locked(
+                ticket=ticket,
                 actor=None,
-                number=ticket.number,
-                name="reopen",
-                expected_version=None,
+                transition=TRANSITIONS["reopen"],
                 data={"text": "Reopened by the recurrence watch."},
             )
-    notifications.recurrence_mail_on_commit(ticket_id=carrier.pk, address_id=address.pk, why=why)
+    queue_task_on_commit("tickets.recurrence_deliver", carrier.pk, address.pk, why)
     return carrier
 
 
 def _open_linked_ticket(*, original: Ticket, address: AffectedAddress, text: str) -> Ticket:
-    ticket = Ticket.objects.create(
+    ticket = ticket_create(
+        actor=None,
         state=original.state,
-        reporter=original.reporter,
-        symptom=original.symptom,
-        description=f"The problem of {original.number} came back for {address.address}.",
-        spam_filter_checked=original.spam_filter_checked,
-        spam_filter_notes=original.spam_filter_notes,
-        mail_admin_name=original.mail_admin_name,
-        mail_admin_email=original.mail_admin_email,
-        mail_admin_phone=original.mail_admin_phone,
-        recurrence_of=original,
+        addresses=[ParsedAddress(address.address, address.domain, address.display_name)],
         status=Status.TRIAGE,
+        recurrence_of=original,
+        text=f"Opened by the recurrence watch. {text} Earlier: {original.number}.",
+        fields={
+            "symptom": original.symptom,
+            "description": f"The problem of {original.number} came back for {address.address}.",
+            "spam_filter_checked": original.spam_filter_checked,
+            "spam_filter_notes": original.spam_filter_notes,
+            "mail_admin_name": original.mail_admin_name,
+            "mail_admin_email": original.mail_admin_email,
+            "mail_admin_phone": original.mail_admin_phone,
+        },
     )
-    ticket.number = f"DT-{ticket.pk:06d}"
-    ticket.save(update_fields=["number"])
-    AffectedAddress.objects.create(
-        ticket=ticket,
-        address=address.address,
-        domain=address.domain,
-        display_name=address.display_name,
-    )
-    services.ticket_note(
+    event_record(
         ticket=original,
+        actor=None,
         kind=EventKind.RECURRENCE,
         text=f"{text} Opened {ticket.number}.",
         notify=False,
     )
-    services.ticket_note(
-        ticket=ticket,
-        kind=EventKind.FILED,
-        text=f"Opened by the recurrence watch. {text} Earlier: {original.number}.",
-    )
-    diagnosis.diagnosis_schedule(ticket=ticket, addresses=[address.address])
     return ticket
 
 
 def recurrence_on_bounce(*, address: str, occurred_at: datetime, why: str) -> list[Ticket]:
-    """A hard bounce just arrived: act at once for reactivated addresses it concerns."""
+    """A hard bounce just arrived: act at once for reactivated addresses it concerns.
+
+    Runs inside the caller's transaction.
+    """
     carriers = []
     for row in AffectedAddress.objects.filter(
         address__iexact=address,
@@ -183,7 +183,7 @@ def recurrence_on_bounce(*, address: str, occurred_at: datetime, why: str) -> li
         reactivated_at__lt=occurred_at,
         recurred_at__isnull=True,
     ).values_list("pk", flat=True):
-        carrier = recurrence_handle(address_id=row, why=why)
+        carrier = recurrence_handle_locked(address_id=row, why=why)
         if carrier is not None:
             carriers.append(carrier)
     return carriers

@@ -1,0 +1,67 @@
+"""Everything that changes a ticket, in layers that only import downward (docs/architecture.md).
+
+    errors, common        refusals; the durable transaction, role check, row lock, version
+    timeline              the one writer of TicketEvent
+    workflow              the one writer of a ticket's and an address's status
+    diagnosis             runs of the checks (one writer of a run's status)
+    attachments, probes   files on a ticket; delivery probes
+    addresses             adding addresses; vendor findings and reactivations
+    vendor                calls to the vendor's API, run by tasks
+    filing                every new ticket
+    recurrence            the recurrence watch
+    bounces               pasted bounces and vendor webhooks
+    timers                what Celery beat does
+    mail                  sending mail (called by tasks only)
+
+Adapters (views, the API, tasks, commands, the webhook receiver) import the public services
+from here; a service imports the layer modules below it directly.
+"""
+
+from tickets.services.addresses import (
+    address_reactivate,
+    address_record_finding,
+    ticket_add_addresses,
+)
+from tickets.services.attachments import attachment_add
+from tickets.services.bounces import bounce_analyse, delivery_event_record
+from tickets.services.diagnosis import diagnosis_rerun, diagnosis_run, sender_health_request
+from tickets.services.errors import GuardFailed, StaleTicket, TransitionNotAllowed, WorkflowError
+from tickets.services.filing import ticket_file
+from tickets.services.probes import probe_confirm, probe_send
+from tickets.services.recurrence import recurrence_check_address, recurrence_handle
+from tickets.services.timeline import ticket_comment, ticket_note
+from tickets.services.vendor import (
+    VendorRetry,
+    vendor_adapter,
+    vendor_call_request,
+    vendor_call_run,
+)
+from tickets.services.workflow import ticket_transition
+
+__all__ = [
+    "GuardFailed",
+    "StaleTicket",
+    "TransitionNotAllowed",
+    "VendorRetry",
+    "WorkflowError",
+    "address_reactivate",
+    "address_record_finding",
+    "attachment_add",
+    "bounce_analyse",
+    "delivery_event_record",
+    "diagnosis_rerun",
+    "diagnosis_run",
+    "probe_confirm",
+    "probe_send",
+    "recurrence_check_address",
+    "recurrence_handle",
+    "sender_health_request",
+    "ticket_add_addresses",
+    "ticket_comment",
+    "ticket_file",
+    "ticket_note",
+    "ticket_transition",
+    "vendor_adapter",
+    "vendor_call_request",
+    "vendor_call_run",
+]

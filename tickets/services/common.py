@@ -1,0 +1,55 @@
+"""What every service needs: its own transaction, the role check, the row lock, the version."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+
+from tickets.models import Ticket
+from tickets.roles import Role, role_of
+from tickets.selectors.tickets import ticket_get_visible
+from tickets.services.errors import StaleTicket
+
+
+def durable[**P, R](service: Callable[P, R]) -> Callable[P, R]:
+    """Run a public service in a transaction of its own; nesting it in another fails at once."""
+
+    @functools.wraps(service)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(durable=True):
+            return service(*args, **kwargs)
+
+    return wrapper
+
+
+def require_role(actor, roles: Iterable[Role], what: str) -> Role:
+    """The actor's role, or PermissionDenied naming what it may not do."""
+    role = role_of(actor)
+    if role not in set(roles):
+        raise PermissionDenied(f"Your role may not {what}.")
+    return role
+
+
+def lock_ticket(*, actor, number: str, expected_version: int | None = None) -> Ticket:
+    """The ticket, row-locked, if the actor may see it (Http404 otherwise) and it is unchanged.
+
+    A None actor is the system (timers, watches): no visibility applies.
+    """
+    if actor is None:
+        ticket = Ticket.objects.select_for_update().get(number=number)
+    else:
+        ticket = ticket_get_visible(user=actor, number=number, for_update=True)
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicket(ticket)
+    return ticket
+
+
+def bump(ticket: Ticket, *fields: str) -> None:
+    """Save the named fields and move the ticket to its next version (caller holds the lock)."""
+    ticket.version = F("version") + 1
+    ticket.save(update_fields=[*fields, "version", "updated_at"])
+    ticket.refresh_from_db(fields=["version"])

@@ -1,0 +1,266 @@
+"""Running diagnostics for a ticket's addresses (or the sender alone) and keeping what they found.
+
+The checks live in `diagnostics` and know nothing of tickets; this module feeds them the
+ticket's addresses, the vendor findings people recorded and the bounce events we know of, and
+stores the results, the verdicts and a timeline event. A run's status changes in `_run_move`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from diagnostics.checks.vendor import DeliveryEvent, ManualAdapter, SuppressionFinding
+from diagnostics.models import BounceEvent
+from diagnostics.resolver import resolver_from_settings
+from diagnostics.runner import run_diagnostics as run_checks
+from diagnostics.sender import SenderConfig
+from diagnostics.types import CheckResult, cause_label
+from tickets.models import (
+    AddressStatus,
+    AddressVerdict,
+    AffectedAddress,
+    CheckRecord,
+    DiagnosticRun,
+    EventKind,
+    MailDomain,
+    RunStatus,
+    Ticket,
+)
+from tickets.queue import queue_task_on_commit
+from tickets.roles import Role
+from tickets.selectors.diagnosis import latest_run, progress_key, run_is_stuck
+from tickets.services.common import durable, lock_ticket, require_role
+from tickets.services.errors import WorkflowError
+from tickets.services.timeline import event_record
+from tickets.workflow import FILE_ROLES
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_TTL = 3600
+
+# The one table of a run's status changes: queued → running → done | failed. A run whose
+# database went away mid-way waits in the queue again; a redelivered one (its worker died)
+# starts over, since results are only written at the end.
+RUN_MOVES: dict[str, frozenset[str]] = {
+    RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.FAILED}),
+    RunStatus.RUNNING: frozenset(
+        {RunStatus.RUNNING, RunStatus.DONE, RunStatus.FAILED, RunStatus.QUEUED}
+    ),
+    RunStatus.DONE: frozenset(),
+    RunStatus.FAILED: frozenset(),
+}
+
+
+def _run_move(run: DiagnosticRun, target: str, **fields) -> bool:
+    """Move a run to `target` if the table allows it from its stored status; False otherwise."""
+    allowed_from = [source for source, targets in RUN_MOVES.items() if target in targets]
+    changed = DiagnosticRun.objects.filter(pk=run.pk, status__in=allowed_from).update(
+        status=target, **fields
+    )
+    if changed:
+        run.status = target
+        for name, value in fields.items():
+            setattr(run, name, value)
+    return bool(changed)
+
+
+def diagnosis_schedule(
+    *, ticket: Ticket | None, addresses: Sequence[str] | None = None, requested_by=None
+) -> DiagnosticRun:
+    """Record a queued run and enqueue it once the transaction commits (caller holds one)."""
+    if addresses is None:
+        addresses = list(ticket.addresses.values_list("address", flat=True)) if ticket else []
+    run = DiagnosticRun.objects.create(
+        ticket=ticket, addresses=list(addresses), requested_by=requested_by
+    )
+    queue_task_on_commit("tickets.diagnosis_run", run.pk)
+    return run
+
+
+@durable
+def diagnosis_rerun(*, actor, number: str) -> DiagnosticRun:
+    """Queue a new diagnostics run for every address of an open ticket (once per double click)."""
+    require_role(actor, FILE_ROLES, "run diagnostics")
+    ticket = lock_ticket(actor=actor, number=number)
+    if not ticket.is_open:
+        raise WorkflowError("Checks run on open tickets; reopen it first.")
+    current = latest_run(ticket)
+    if current is not None and current.is_active and not run_is_stuck(current):
+        return current  # a second click while checks run queues nothing more
+    return diagnosis_schedule(ticket=ticket, requested_by=actor)
+
+
+@durable
+def sender_health_request(*, actor) -> DiagnosticRun:
+    """Queue a run of the sender checks alone (Sender health's "Check now"); once per click."""
+    require_role(actor, {Role.NATIONAL_STAFF}, "check the sender's health")
+    pending = (
+        DiagnosticRun.objects.select_for_update()
+        .filter(ticket__isnull=True, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .first()
+    )
+    if pending is not None and not run_is_stuck(pending):
+        return pending
+    return diagnosis_schedule(ticket=None, addresses=[], requested_by=actor)
+
+
+def _suppression_adapter(addresses: list[AffectedAddress]) -> ManualAdapter:
+    findings = {}
+    for address in addresses:
+        if address.status == AddressStatus.UNKNOWN:
+            continue
+        suppressed = address.status == AddressStatus.SUPPRESSED
+        findings[address.address] = SuppressionFinding(
+            address=address.address,
+            state="suppressed" if suppressed else "not_suppressed",
+            suppressed_at=address.suppressed_at,
+            reason=address.suppression_reason,
+            bounce_text=address.bounce_text,
+            source="manual",
+        )
+    return ManualAdapter(findings)
+
+
+def _bounce_events(address: str) -> list[DeliveryEvent]:
+    return [
+        DeliveryEvent(
+            address=event.address,
+            occurred_at=event.occurred_at,
+            kind="complaint" if event.bounce_class == "complaint" else "bounce",
+            bounce_class=event.bounce_class,
+            status=event.status,
+            reason=event.reason,
+            diagnostic=event.diagnostic,
+            source=event.source,
+        )
+        for event in BounceEvent.objects.filter(address__iexact=address)[:20]
+    ]
+
+
+def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
+    """Run the checks of one queued run and store them; does nothing for a finished run.
+
+    Holds no transaction while the checks talk to DNS, SMTP and the vendor.
+    """
+    with transaction.atomic(durable=True):
+        run = (
+            DiagnosticRun.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .filter(pk=run_id)
+            .first()
+        )
+        if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED):
+            return run
+        _run_move(run, RunStatus.RUNNING, started_at=timezone.now())
+
+    ticket = run.ticket
+    addresses = list(ticket.addresses.filter(address__in=run.addresses)) if ticket else []
+    known_domains = (
+        list(
+            MailDomain.objects.filter(organisation=ticket.state_id).values_list("domain", flat=True)
+        )
+        if ticket
+        else []
+    )
+    progress: list[dict] = []
+    lock = threading.Lock()
+
+    def on_result(result: CheckResult) -> None:
+        with lock:
+            progress.append(result.as_dict())
+            try:
+                cache.set(progress_key(run.pk), list(progress), PROGRESS_TTL)
+            except Exception:  # progress is a nicety; the run goes on without it
+                logger.warning("progress of run %s not written", run.pk, exc_info=True)
+
+    try:
+        report = run_checks(
+            [a.address for a in addresses],
+            resolver=resolver_from_settings(),
+            sender=SenderConfig.from_settings(),
+            known_domains=known_domains,
+            suppression=_suppression_adapter(addresses),
+            bounce_events=_bounce_events,
+            smtp_rcpt=settings.DIAGNOSTICS_SMTP_RCPT,
+            on_result=on_result,
+            cache=cache,
+        )
+    except (OperationalError, InterfaceError):
+        # The database went away: the task retries with backoff, so the run waits in the queue.
+        _run_move(run, RunStatus.QUEUED)
+        raise
+    except Exception as error:
+        logger.exception("diagnostics run %s failed", run.pk)
+        _run_move(run, RunStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now())
+        raise
+    _store(run=run, report=report, addresses=addresses)
+    return run
+
+
+@durable
+def _store(*, run: DiagnosticRun, report, addresses: list[AffectedAddress]) -> None:
+    if not _run_move(run, RunStatus.DONE, finished_at=timezone.now()):
+        return  # another delivery of the same run stored it first
+    by_address = {a.address.lower(): a for a in addresses}
+    results: dict[tuple[str, str], CheckResult] = {}
+    for result in report.sender:
+        results[(result.check, result.subject)] = result
+    for address_report in report.addresses:
+        for result in address_report.checks:
+            results[(result.check, result.subject)] = result
+    CheckRecord.objects.bulk_create(
+        CheckRecord(
+            run=run,
+            check_name=r.check,
+            subject=r.subject,
+            outcome=str(r.outcome),
+            summary=r.summary,
+            details=r.details,
+            duration_ms=r.duration_ms,
+        )
+        for r in results.values()
+    )
+    verdicts = []
+    lines = []
+    for address_report in report.addresses:
+        address = by_address.get(address_report.address.lower())
+        if address is None:
+            continue
+        verdict = address_report.verdict
+        verdicts.append(
+            AddressVerdict(
+                run=run,
+                address=address,
+                cause=str(verdict.cause),
+                confidence=verdict.confidence,
+                next_step=verdict.next_step,
+                owner=str(verdict.owner),
+                check_names=[[r.check, r.subject] for r in address_report.checks],
+            )
+        )
+        lines.append(f"{address.address}: {cause_label(str(verdict.cause))} ({verdict.confidence})")
+    AddressVerdict.objects.bulk_create(verdicts)
+    if run.ticket is not None:
+        event_record(
+            ticket=run.ticket,
+            actor=None,
+            kind=EventKind.CHECK_RUN,
+            text="Diagnostics finished.\n" + "\n".join(lines),
+            data={"run": run.pk},
+            notify=False,  # shown on the page; no mail for it
+        )
+    transaction.on_commit(lambda: _forget_progress(run.pk))
+
+
+def _forget_progress(run_id: int) -> None:
+    try:
+        cache.delete(progress_key(run_id))
+    except Exception:
+        logger.warning("progress of run %s not cleared", run_id, exc_info=True)

@@ -1,0 +1,105 @@
+"""Opening tickets: filed by a person, or linked to a closed one by the recurrence watch."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from tickets.addresses import ParsedAddress
+from tickets.models import EventKind, Organisation, OrganisationKind, Status, Ticket
+from tickets.roles import Role
+from tickets.services.addresses import addresses_create
+from tickets.services.common import durable, require_role
+from tickets.services.diagnosis import diagnosis_schedule
+from tickets.services.errors import WorkflowError
+from tickets.services.timeline import event_record
+from tickets.workflow import FILE_ROLES, filing_target
+
+SPAM_FILTER_FIRST = (
+    "Before the national office can act, check your spam filter and quarantine with "
+    "your mail administrators, then send the ticket back."
+)
+
+
+@durable
+def ticket_file(
+    *,
+    actor,
+    state: Organisation | None = None,
+    symptom: str,
+    addresses: list[ParsedAddress],
+    description: str = "",
+    first_noticed=None,
+    spam_filter_checked: bool = False,
+    spam_filter_notes: str = "",
+    mail_admin_name: str = "",
+    mail_admin_email: str = "",
+    mail_admin_phone: str = "",
+    diagnose: bool = True,
+) -> Ticket:
+    """File a ticket for a state; it starts with state IT until the spam filter is checked."""
+    role = require_role(actor, FILE_ROLES, "file tickets")
+    if role == Role.STATE_ADMIN:
+        state = actor.organisation
+    status = filing_target(spam_filter_checked=spam_filter_checked)
+    return ticket_create(
+        actor=actor,
+        state=state,
+        addresses=addresses,
+        status=status,
+        text=SPAM_FILTER_FIRST if status == Status.WITH_STATE_IT else "",
+        diagnose=diagnose,
+        fields={
+            "symptom": symptom,
+            "description": description,
+            "first_noticed": first_noticed,
+            "spam_filter_checked": spam_filter_checked,
+            "spam_filter_notes": spam_filter_notes,
+            "mail_admin_name": mail_admin_name,
+            "mail_admin_email": mail_admin_email,
+            "mail_admin_phone": mail_admin_phone,
+        },
+    )
+
+
+def ticket_create(
+    *,
+    actor,
+    state: Organisation | None,
+    addresses: list[ParsedAddress],
+    status: str,
+    fields: dict,
+    text: str = "",
+    recurrence_of: Ticket | None = None,
+    diagnose: bool = True,
+) -> Ticket:
+    """Every new ticket: numbered, its addresses within the limit, a `file` event, checks queued.
+
+    Caller holds a transaction and has checked the actor's role (None: the system).
+    """
+    if state is None or state.kind != OrganisationKind.STATE:
+        raise WorkflowError("Choose the state the ticket is for.")
+    if not addresses:
+        raise WorkflowError("List at least one affected address.")
+    if len(addresses) > settings.TICKET_MAX_ADDRESSES:
+        raise WorkflowError(
+            f"A ticket takes at most {settings.TICKET_MAX_ADDRESSES} addresses; split the list."
+        )
+    reporter = actor if actor is not None else (recurrence_of.reporter if recurrence_of else None)
+    ticket = Ticket.objects.create(
+        state=state, reporter=reporter, status=status, recurrence_of=recurrence_of, **fields
+    )
+    ticket.number = f"DT-{ticket.pk:06d}"
+    ticket.save(update_fields=["number"])
+    addresses_create(ticket=ticket, addresses=addresses)
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.FILED,
+        transition="file",
+        to_status=status,
+        text=text,
+        data={"addresses": [a.address for a in addresses]},
+    )
+    if diagnose:
+        diagnosis_schedule(ticket=ticket, addresses=[a.address for a in addresses])
+    return ticket

@@ -1,0 +1,71 @@
+"""Delivery probes: a message with a one-time link; the recipient's click proves delivery."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.utils import timezone
+
+from tickets.models import OPEN_STATUSES, AddressStatus, DeliveryProbe, EventKind, Ticket
+from tickets.queue import queue_task_on_commit
+from tickets.roles import Role
+from tickets.services.common import bump, durable, lock_ticket, require_role
+from tickets.services.errors import WorkflowError
+from tickets.services.timeline import event_record
+from tickets.services.workflow import address_move
+
+
+@durable
+def probe_send(*, actor, number: str, address_id: int) -> DeliveryProbe:
+    """Send a delivery probe to one address; its link proves the mail arrived."""
+    require_role(actor, {Role.STATE_ADMIN, Role.NATIONAL_STAFF}, "send delivery probes")
+    ticket = lock_ticket(actor=actor, number=number)
+    if ticket.status not in OPEN_STATUSES:
+        raise WorkflowError("Probes are sent while the ticket is open.")
+    address = ticket.addresses.filter(pk=address_id).first()
+    if address is None:
+        raise WorkflowError("That address is not on this ticket.")
+    probe = DeliveryProbe.objects.create(
+        address=address, token=secrets.token_urlsafe(32), sent_by=actor
+    )
+    event_record(
+        ticket=ticket,
+        actor=actor,
+        kind=EventKind.PROBE_SENT,
+        text=f"Delivery probe sent to {address.address}",
+        data={"address": address.address, "probe": probe.pk},
+        notify=False,
+    )
+    queue_task_on_commit("tickets.probe_deliver", probe.pk)
+    return probe
+
+
+@durable
+def probe_confirm(*, token: str) -> DeliveryProbe | None:
+    """Record that the recipient followed a probe's link; None for an unknown token."""
+    probe = (
+        DeliveryProbe.objects.select_for_update()
+        .select_related("address__ticket")
+        .filter(token=token)
+        .first()
+    )
+    if probe is None:
+        return None
+    if probe.confirmed_at is not None:
+        return probe
+    now = timezone.now()
+    probe.confirmed_at = now
+    probe.save(update_fields=["confirmed_at"])
+    ticket = Ticket.objects.select_for_update().get(pk=probe.address.ticket_id)
+    address = probe.address
+    if address.status != AddressStatus.DELIVERY_CONFIRMED:  # an earlier probe proved it already
+        address_move(address, "confirm_delivery", delivery_confirmed_at=now)
+    bump(ticket)
+    event_record(
+        ticket=ticket,
+        actor=None,
+        kind=EventKind.PROBE_CONFIRMED,
+        text=f"{address.address} received the delivery probe.",
+        data={"address": address.address, "probe": probe.pk},
+    )
+    return probe
