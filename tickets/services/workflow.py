@@ -6,12 +6,13 @@ from typing import Any
 
 from django.utils import timezone
 
+from tickets.address_moves import ADDRESS_MOVES
 from tickets.models import AffectedAddress, EventKind, Ticket
 from tickets.roles import role_of
 from tickets.services.common import bump, durable, lock_ticket
 from tickets.services.errors import GuardFailed, TransitionNotAllowed, WorkflowError
 from tickets.services.timeline import event_record
-from tickets.workflow import ADDRESS_MOVES, TICKET_FIELDS, TRANSITIONS, Transition
+from tickets.workflow import TICKET_FIELDS, TRANSITIONS, Transition
 
 
 def address_move(address: AffectedAddress, name: str, **fields: Any) -> AffectedAddress:

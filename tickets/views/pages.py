@@ -1,0 +1,209 @@
+"""The ticket pages: queues, the list, filing, the ticket page and its workflow forms."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tickets import selectors, services
+from tickets.filters import TicketFilter
+from tickets.forms import (
+    AddAddressesForm,
+    AttachmentForm,
+    BounceForm,
+    CommentForm,
+    FindingForm,
+    TicketFileForm,
+    TransitionForm,
+)
+from tickets.models import AddressStatus
+from tickets.roles import role_of
+from tickets.workflow import (
+    FILE_ROLES,
+    ROLE_SIDE,
+    SIDE_LABELS,
+    STATUS_OWNER,
+    TRANSITIONS,
+    address_needs_logs,
+)
+
+PAGE_SIZE = 25
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    role = role_of(request.user)
+    tickets = selectors.tickets_waiting_on(request.user)
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    side = SIDE_LABELS[ROLE_SIDE[role]] if role else None
+    return render(request, "tickets/queue.html", {"page": page, "side": side})
+
+
+@login_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    tickets = selectors.ticket_list_related(selectors.tickets_visible_to(request.user))
+    filterset = TicketFilter(request.GET, queryset=tickets)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tickets/list.html",
+        {"filter": filterset, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_file(request: HttpRequest) -> HttpResponse:
+    role = role_of(request.user)
+    if role not in FILE_ROLES:
+        raise PermissionDenied("Only state admins and national office staff file tickets.")
+    form = TicketFileForm(request.POST or None, role=role)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = services.ticket_file(actor=request.user, **data)
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{ticket.number} filed. Diagnostics are running.")
+            return redirect(ticket)
+    return render(request, "tickets/file.html", {"form": form})
+
+
+def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
+    caps = selectors.ticket_capabilities(
+        request.user, ticket, vendor_adapter=services.vendor_adapter()
+    )
+    transition_forms = {
+        t.name: TransitionForm(initial={"version": ticket.version}, transition=t)
+        for t in caps.transitions
+    }
+    transition_forms.update(overrides.pop("transition_forms", {}))
+    addresses = list(ticket.addresses.all())
+    vendor_calls = selectors.vendor_calls_latest(ticket)
+    failed_finding = overrides.pop("finding_form", None)
+    failed_address_id = overrides.pop("finding_address_id", None)
+    for address in addresses:
+        address.needs_logs = address_needs_logs(address)
+        address.vendor_call = vendor_calls.get(address.pk)
+        if caps.record_findings:
+            address.finding_form = (
+                failed_finding
+                if address.pk == failed_address_id
+                else FindingForm(auto_id=f"id_finding{address.pk}_%s")
+            )
+    context = {
+        "ticket": ticket,
+        "caps": caps,
+        "owner": SIDE_LABELS[STATUS_OWNER[ticket.status]],
+        "transition_forms": [transition_forms[t.name] for t in caps.transitions],
+        "open_panel": overrides.pop("open_panel", ""),
+        "comment_form": CommentForm(),
+        "add_form": AddAddressesForm(initial={"version": ticket.version}),
+        "attachment_form": AttachmentForm(addresses=addresses),
+        "bounce_form": BounceForm(),
+        "addresses": addresses,
+        "vendor_api": services.vendor_adapter() if caps.record_findings else None,
+        "vendor_pending": any(c.is_active for c in vendor_calls.values()),
+        "AddressStatus": AddressStatus,
+        "diagnosis": selectors.diagnosis_summary(ticket=ticket, role=caps.role),
+    }
+    context.update(overrides)
+    return context
+
+
+@login_required
+def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = selectors.ticket_detail(user=request.user, number=number)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+
+
+def rerender(request, number: str, *, status: int, **overrides) -> HttpResponse:
+    ticket = selectors.ticket_detail(user=request.user, number=number)
+    return render(
+        request, "tickets/detail.html", _detail_context(request, ticket, **overrides), status=status
+    )
+
+
+@login_required
+@require_POST
+def ticket_transition(request: HttpRequest, number: str, name: str) -> HttpResponse:
+    transition = TRANSITIONS.get(name)
+    if transition is None:
+        raise Http404("No such action.")
+    # Visibility first: a ticket outside the user's reach is a 404 whatever the action.
+    selectors.ticket_get_visible(user=request.user, number=number)
+    form = TransitionForm(request.POST, transition=transition)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        try:
+            ticket = services.ticket_transition(
+                actor=request.user, number=number, name=name, expected_version=version, data=data
+            )
+        except services.StaleTicket as error:
+            form.add_error(None, str(error))
+            status = 409
+        except services.GuardFailed as error:
+            for problem in error.problems:
+                form.add_error(None, problem)
+            status = 400
+        except services.TransitionNotAllowed as error:
+            messages.error(request, str(error))
+            return rerender(request, number, status=403)
+        else:
+            messages.success(request, f"{ticket.number} is now “{ticket.get_status_display()}”.")
+            return redirect(ticket)
+    else:
+        status = 400
+    return rerender(
+        request,
+        number,
+        status=status,
+        transition_forms={name: form},
+        open_panel=name,
+        stale=status == 409,
+    )
+
+
+@login_required
+@require_POST
+def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_comment(
+                actor=request.user, number=number, text=form.cleaned_data["text"]
+            )
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("tickets:detail", number=number)
+    return rerender(request, number, status=400, comment_form=form)
+
+
+@login_required
+@require_POST
+def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
+    form = AddAddressesForm(request.POST)
+    if form.is_valid():
+        try:
+            created = services.ticket_add_addresses(
+                actor=request.user,
+                number=number,
+                addresses=form.cleaned_data["addresses"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{len(created)} address(es) added.")
+            return redirect("tickets:detail", number=number)
+    return rerender(request, number, status=400, add_form=form, open_panel="add")
