@@ -3,7 +3,7 @@
     .venv/bin/python bench/diagnose.py --addresses 200 --domains 20 --delay-ms 50
 
 Starts the test DNS server (tests/servers/dns.py) on 127.0.0.1 with a fixed delay before every
-answer, runs `run_diagnostics` for N addresses spread over D recipient domains plus our sender
+answer, runs `run_checks` for N addresses spread over D recipient domains plus our sender
 checks, and prints the wall time next to the critical-path lower bound: the longest chain of
 lookups that depend on each other, times the delay. It then runs checkdmarc's SPF, DMARC and
 MX functions over the same domains through the same server, as checkdmarc would be used.
@@ -29,15 +29,15 @@ import django  # noqa: E402
 django.setup()
 
 from diagnostics.resolver import DnsCache, DnsResolver  # noqa: E402
-from diagnostics.runner import run_diagnostics  # noqa: E402
+from diagnostics.runner import run_checks  # noqa: E402
 from diagnostics.sender import SenderConfig  # noqa: E402
-from tests.servers.dns import (  # noqa: E402
+from tests.servers.dns import DnsServer  # noqa: E402
+from tests.servers.zones import (  # noqa: E402
     CONFIRMED_IP,
     DOMAIN_BLOCKLIST,
     IP_BLOCKLIST,
     MISMATCH_IP,
     SENDER_DOMAIN,
-    DnsServer,
     bench_zone,
 )
 
@@ -130,7 +130,7 @@ def run_ours(server: ServerProcess, addresses: list[str]) -> tuple[float, int, i
         results += 1
 
     started = time.perf_counter()
-    report = run_diagnostics(
+    report = run_checks(
         addresses,
         resolver=resolver,
         sender=_sender(),
@@ -185,7 +185,7 @@ def main() -> None:
         wall = statistics.median(r[0] for r in runs)
         results, queries = runs[0][1], runs[0][2]
         print(
-            f"run_diagnostics: {args.addresses} addresses over {args.domains} domains, "
+            f"run_checks: {args.addresses} addresses over {args.domains} domains, "
             f"{args.delay_ms:g} ms per DNS answer, {os.cpu_count()} CPUs"
         )
         print(f"  results produced         {results}")

@@ -6,8 +6,6 @@ NXDOMAIN, NODATA, or an error (timeout, SERVFAIL, REFUSED, unreachable) with a r
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
 import time
 from collections import OrderedDict
@@ -18,11 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 import dns.exception
-import dns.message
 import dns.name
-import dns.nameserver
-import dns.rdatatype
 import dns.resolver
+
+from diagnostics.dns_backend import build_backend, negative_ttl, split_nameservers
 
 Question = tuple[str, str]
 
@@ -182,64 +179,6 @@ class _Memo:
         return answer
 
 
-def parse_nameserver(entry: str) -> tuple[str, int]:
-    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address → (IP address, port)."""
-    entry = entry.strip()
-    host, port = entry, 53
-    if entry.startswith("["):
-        host, _, rest = entry[1:].partition("]")
-        if rest.startswith(":"):
-            port = int(rest[1:])
-    elif entry.count(":") == 1:
-        host, _, port_text = entry.partition(":")
-        port = int(port_text)
-    if not 0 < port < 65536:
-        raise ValueError(f"bad nameserver port in {entry!r}")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        # A name: resolve it once, through the system, when the resolver is built.
-        host = socket.getaddrinfo(host, port, proto=socket.IPPROTO_UDP)[0][4][0]
-    return host, port
-
-
-def _split_nameservers(nameservers: str | Iterable[str]) -> list[str]:
-    if isinstance(nameservers, str):
-        nameservers = [nameservers]
-    return [part.strip() for entry in nameservers for part in entry.split(",") if part.strip()]
-
-
-def _build_backend(nameservers: list[str], *, timeout: float, lifetime: float):
-    backend = dns.resolver.Resolver(configure=False)
-    if nameservers:
-        backend.nameservers = [
-            dns.nameserver.Do53Nameserver(host, port)
-            for host, port in (parse_nameserver(entry) for entry in nameservers)
-        ]
-    else:
-        try:
-            backend.read_resolv_conf("/etc/resolv.conf")
-        except (OSError, dns.resolver.NoResolverConfiguration):
-            backend = dns.resolver.Resolver(configure=True)
-    backend.timeout = timeout
-    backend.lifetime = lifetime
-    backend.cache = None  # ours, with bounded negative TTLs, sits in front
-    backend.retry_servfail = False
-    # EDNS with the DNS Flag Day 2020 buffer: big TXT answers arrive over UDP or retry on TCP.
-    backend.use_edns(0, 0, 1232)
-    return backend
-
-
-def _negative_ttl(response: dns.message.Message | None) -> int | None:
-    """The negative-caching TTL from an SOA in the authority section, None when there is none."""
-    if response is None:
-        return None
-    for rrset in response.authority:
-        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
-            return min(rrset.ttl, rrset[0].minimum)
-    return None
-
-
 def _server_errors(error: Exception) -> list[Any]:
     return [entry[3] for entry in error.kwargs.get("errors") or [] if len(entry) > 3]
 
@@ -301,8 +240,8 @@ class DnsResolver:
         cache: DnsCache | None = None,
         max_workers: int = 128,
     ) -> None:
-        entries = _split_nameservers(nameservers)
-        backend = _build_backend(entries, timeout=timeout, lifetime=lifetime)
+        entries = split_nameservers(nameservers)
+        backend = build_backend(entries, timeout=timeout, lifetime=lifetime)
         description = ",".join(entries) if entries else "system"
         self._shared = _Shared(backend, cache, max_workers, description)
         self._memo = _Memo(keep=False)
@@ -378,13 +317,13 @@ class DnsResolver:
             result = backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN as error:
             responses = list(error.responses().values())
-            ttl = _negative_ttl(responses[-1] if responses else None)
+            ttl = negative_ttl(responses[-1] if responses else None)
             return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN, ttl=ttl or 0), ttl
         except Exception as error:
             kind, reason = _classify(error, lifetime=backend.lifetime)
             return DnsAnswer(name, rdtype, AnswerStatus.ERROR, error=kind, reason=reason), 0
         if result.rrset is None:
-            ttl = _negative_ttl(result.response)
+            ttl = negative_ttl(result.response)
             return DnsAnswer(name, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
         rdata = tuple(result.rrset)
         answer = DnsAnswer(
@@ -410,7 +349,7 @@ def resolver_from_settings() -> DnsResolver:
     """
     from django.conf import settings
 
-    nameservers = tuple(_split_nameservers(settings.DIAGNOSTICS_NAMESERVERS))
+    nameservers = tuple(split_nameservers(settings.DIAGNOSTICS_NAMESERVERS))
     key = (
         nameservers,
         settings.DIAGNOSTICS_DNS_TIMEOUT,

@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.resolver import DnsAnswer, DnsResolver
+from diagnostics.spf_syntax import LOOKUP_TERMS, QUALIFIERS, SpfSyntaxError, Term, parse_record
 
-QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
-MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
-LOOKUP_TERMS = {"include", "a", "mx", "ptr", "exists", "redirect"}
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
 _MACRO = re.compile(r"([slodiphcrtv])(\d*)(r?)([.\-+,/_=]*)", re.IGNORECASE)
-_CIDRS = re.compile(r"^(?::(?P<spec>[^/]+))?(?:/(?P<c4>\d+))?(?://(?P<c6>\d+))?$")
-_MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,16 +59,6 @@ class _Abort(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class _Term:
-    text: str
-    qualifier: str
-    name: str
-    spec: str | None = None
-    cidr4: int | None = None
-    cidr6: int | None = None
-
-
 class _State:
     def __init__(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, sender: str, helo: str):
         self.ip = ip
@@ -103,57 +89,6 @@ class _State:
 
 def _temperror(answer: DnsAnswer) -> _Abort:
     return _Abort("temperror", "lookup_error", answer.describe())
-
-
-def _parse(record: str, domain: str) -> tuple[list[_Term], dict[str, str]]:
-    terms: list[_Term] = []
-    modifiers: dict[str, str] = {}
-    for text in record.split()[1:]:
-        modifier = _MODIFIER.match(text)
-        if modifier and modifier.group(1).lower() not in MECHANISMS:
-            key = modifier.group(1).lower()
-            if key in modifiers and key in ("redirect", "exp"):
-                raise _Abort("permerror", "syntax_error", f"{key}= appears twice in {domain}")
-            modifiers[key] = modifier.group(2)
-            continue
-        qualifier = "+"
-        body = text
-        if body[:1] in QUALIFIERS:
-            qualifier, body = body[0], body[1:]
-        name = re.split(r"[:/]", body, maxsplit=1)[0].lower()
-        rest = body[len(name) :]
-        if name not in MECHANISMS:
-            raise _Abort("permerror", "syntax_error", f"unknown term {text!r} in {domain}")
-        if name == "all":
-            if rest:
-                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
-            terms.append(_Term(text, qualifier, name))
-        elif name in ("include", "exists", "ptr"):
-            if rest and not rest.startswith(":") or (name != "ptr" and len(rest) < 2):
-                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
-            terms.append(_Term(text, qualifier, name, spec=rest[1:] or None))
-        elif name in ("a", "mx"):
-            match = _CIDRS.match(rest)
-            if not match:
-                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
-            c4 = int(match["c4"]) if match["c4"] else None
-            c6 = int(match["c6"]) if match["c6"] else None
-            if (c4 is not None and c4 > 32) or (c6 is not None and c6 > 128):
-                raise _Abort("permerror", "syntax_error", f"bad prefix length in {text!r}")
-            terms.append(_Term(text, qualifier, name, spec=match["spec"], cidr4=c4, cidr6=c6))
-        else:  # ip4 / ip6
-            if not rest.startswith(":"):
-                raise _Abort("permerror", "syntax_error", f"bad term {text!r} in {domain}")
-            try:
-                network = ipaddress.ip_network(rest[1:], strict=False)
-            except ValueError:
-                raise _Abort(
-                    "permerror", "syntax_error", f"bad network {rest[1:]!r} in {domain}"
-                ) from None
-            if network.version != (4 if name == "ip4" else 6):
-                raise _Abort("permerror", "syntax_error", f"bad network {rest[1:]!r} in {domain}")
-            terms.append(_Term(text, qualifier, name, spec=rest[1:]))
-    return terms, modifiers
 
 
 def _ip_letters(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
@@ -207,7 +142,10 @@ class SpfEvaluator:
             raise _Abort(
                 "permerror", "multiple_records", f"{domain} publishes more than one SPF record"
             )
-        terms, modifiers = _parse(record.text, domain)
+        try:
+            terms, modifiers = parse_record(record.text, domain)
+        except SpfSyntaxError as error:
+            raise _Abort("permerror", "syntax_error", str(error)) from None
         self._prefetch(terms, modifiers, domain, state)
         for term in terms:
             if self._matches(term, domain, state):
@@ -238,7 +176,7 @@ class SpfEvaluator:
         )
 
     def _prefetch(
-        self, terms: list[_Term], modifiers: dict[str, str], domain: str, state: _State
+        self, terms: list[Term], modifiers: dict[str, str], domain: str, state: _State
     ) -> None:
         address_type = "A" if state.ip.version == 4 else "AAAA"
         wanted = []
@@ -256,7 +194,7 @@ class SpfEvaluator:
             wanted.append((modifiers["redirect"], "TXT"))
         self.resolver.prefetch(wanted)
 
-    def _matches(self, term: _Term, domain: str, state: _State) -> bool:
+    def _matches(self, term: Term, domain: str, state: _State) -> bool:
         ip = state.ip
         if term.name == "all":
             return True
@@ -297,7 +235,7 @@ class SpfEvaluator:
             return any(self._address_match(h, term, state, count_void=False) for h in hosts if h)
         return self._ptr_match(target, state)  # ptr, which RFC 7208 says not to use
 
-    def _address_match(self, name: str, term: _Term, state: _State, *, count_void: bool) -> bool:
+    def _address_match(self, name: str, term: Term, state: _State, *, count_void: bool) -> bool:
         ip = state.ip
         answer = self.resolver.query(name, "A" if ip.version == 4 else "AAAA")
         if answer.failed:
@@ -398,8 +336,8 @@ class SpfEvaluator:
             if record.status != "ok":
                 continue
             try:
-                terms, modifiers = _parse(record.text, current)
-            except _Abort:
+                terms, modifiers = parse_record(record.text, current)
+            except SpfSyntaxError:
                 continue
             targets = [t.spec for t in terms if t.name == "include" and t.spec]
             if "redirect" in modifiers:

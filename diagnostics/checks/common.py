@@ -1,4 +1,4 @@
-"""Small helpers every check module shares: timing and building results."""
+"""Small helpers every check module shares: timing, building results, reading tag lists."""
 
 from __future__ import annotations
 
@@ -48,3 +48,16 @@ def lookup_error_details(answer: DnsAnswer) -> dict[str, Any]:
 
 def normalize_domain(domain: str) -> str:
     return domain.strip().rstrip(".").lower()
+
+
+def parse_tags(record: str) -> dict[str, str]:
+    """A DKIM or DMARC tag list ("v=DKIM1; k=rsa; p=...") as lower-case names to values.
+
+    Whitespace inside a value is dropped (RFC 6376 §3.2 folds long keys over several strings).
+    """
+    tags: dict[str, str] = {}
+    for part in record.split(";"):
+        name, sep, value = part.partition("=")
+        if sep:
+            tags[name.strip().lower()] = "".join(value.split())
+    return tags

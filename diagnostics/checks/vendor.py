@@ -1,150 +1,24 @@
 """The mail vendor's side: is the address on its suppression list, and what bounces came back?
 
 Every vendor (Postmark, Amazon SES, SendGrid, Mailgun, or a liaison typing findings in by hand)
-is reached through one `SuppressionAdapter` interface; the checks here only read through it.
+is reached through one `SuppressionAdapter` interface (`diagnostics.vendors.base`); the checks
+here only read through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
 from diagnostics.checks.common import Stopwatch
-from diagnostics.types import CheckResult, Outcome
+from diagnostics.types import SUPPRESSING_CLASSES, BounceClass, CheckResult, Outcome
+from diagnostics.vendors.base import AdapterError, DeliveryEvent, SuppressionAdapter
 
-SuppressionState = Literal["suppressed", "not_suppressed", "unknown"]
-SUPPRESSION_STATES: tuple[str, ...] = ("suppressed", "not_suppressed", "unknown")
-
-# Classes (the bounce parser's vocabulary) that end delivery to the address for good.
-FAILING_CLASSES = frozenset({"hard", "complaint"})
 # Classes that say mail is being turned away for now, or by a filter that can be told otherwise.
-WARNING_CLASSES = frozenset({"soft", "policy_block", "spam_block", "unknown"})
-
-
-class AdapterError(Exception):
-    """The vendor could not be asked; `transient` says whether trying again later may work."""
-
-    def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-class ReactivationNotSupported(AdapterError):
-    """This adapter cannot reactivate: a person does it in the vendor's console instead."""
-
-
-@dataclass(frozen=True)
-class SuppressionFinding:
-    """What the vendor says about one address: suppressed or not, since when, and why."""
-
-    address: str
-    state: SuppressionState
-    suppressed_at: datetime | None = None
-    reason: str = ""
-    bounce_text: str = ""
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        if self.state not in SUPPRESSION_STATES:
-            raise ValueError(f"state must be one of {SUPPRESSION_STATES}, not {self.state!r}")
-
-
-@dataclass(frozen=True)
-class DeliveryEvent:
-    """One thing that happened to a message for the address: a bounce, complaint, delivery."""
-
-    address: str
-    occurred_at: datetime
-    kind: str  # "bounce" | "complaint" | "delivered" | "deferred" | ...
-    bounce_class: str = ""  # hard | soft | policy_block | spam_block | complaint | unknown
-    status: str = ""  # RFC 3463 enhanced status code
-    reason: str = ""
-    diagnostic: str = ""
-    source: str = ""
-
-    @property
-    def effective_class(self) -> str:
-        """The class this event counts as: complaints and deliveries by kind, bounces by class."""
-        if self.kind == "complaint":
-            return "complaint"
-        if self.kind == "delivered":
-            return "delivered"
-        if self.kind == "bounce":
-            return self.bounce_class or "unknown"
-        if self.kind == "deferred":
-            return self.bounce_class or "soft"
-        return self.bounce_class or self.kind
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "occurred_at": self.occurred_at.isoformat(),
-            "kind": self.kind,
-            "bounce_class": self.effective_class,
-            "status": self.status,
-            "reason": self.reason,
-            "diagnostic": self.diagnostic,
-            "source": self.source,
-        }
-
-
-@runtime_checkable
-class SuppressionAdapter(Protocol):
-    """One vendor's suppression list, as every part of the helpdesk reaches it.
-
-    `can_lookup` is True when `lookup` asks the vendor itself (not only what people recorded);
-    `can_reactivate` is True when `reactivate` works through the vendor's API. Every method
-    raises `AdapterError` when the vendor cannot be asked.
-    """
-
-    name: str
-    can_lookup: bool
-    can_reactivate: bool
-
-    def lookup(self, address: str) -> SuppressionFinding:
-        """The vendor's current finding for `address` (state "unknown" when it cannot say)."""
-        ...
-
-    def reactivate(self, address: str) -> SuppressionFinding:
-        """Take `address` off the suppression list; returns the finding afterwards."""
-        ...
-
-    def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
-        """Bounces, complaints and deliveries for `address` from `since` on, oldest first."""
-        ...
-
-
-class ManualAdapter:
-    """Findings recorded by people (the vendor liaison), looked up without asking any API."""
-
-    name = "manual"
-    can_lookup = False
-    can_reactivate = False
-
-    def __init__(self, findings: Mapping[str, SuppressionFinding] | None = None) -> None:
-        self._findings = dict(findings or {})
-        # Addresses are matched case-insensitively as a fallback: people type them as they like.
-        self._folded = {address.casefold(): f for address, f in self._findings.items()}
-
-    def lookup(self, address: str) -> SuppressionFinding:
-        """The recorded finding for `address`, or state "unknown" when nobody has recorded one."""
-        found = self._findings.get(address) or self._folded.get(address.strip().casefold())
-        if found is not None:
-            return found
-        return SuppressionFinding(address=address, state="unknown", source=self.name)
-
-    def reactivate(self, address: str) -> SuppressionFinding:
-        """Always raises: a person reactivates in the vendor's console and records it here."""
-        raise ReactivationNotSupported(
-            f"{address} cannot be reactivated from here: reactivate it in the vendor's "
-            "console, then record the reactivation on the ticket.",
-            transient=False,
-        )
-
-    def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
-        """No event feed behind recorded findings: always empty."""
-        return []
+WARNING_CLASSES = frozenset(
+    {BounceClass.SOFT, BounceClass.POLICY_BLOCK, BounceClass.SPAM_BLOCK, BounceClass.UNKNOWN}
+)
 
 
 def _default_now() -> datetime:
@@ -253,9 +127,9 @@ def check_bounces(address: str, *, events: Sequence[DeliveryEvent]) -> CheckResu
     """
     clock = Stopwatch()
     ordered = _newest_first(events)
-    latest_delivery = next((e for e in ordered if e.effective_class == "delivered"), None)
+    latest_delivery = next((e for e in ordered if e.effective_class == BounceClass.DELIVERED), None)
     cutoff = latest_delivery.occurred_at if latest_delivery else None
-    undelivered = [e for e in ordered if e.effective_class != "delivered"]
+    undelivered = [e for e in ordered if e.effective_class != BounceClass.DELIVERED]
     current = [e for e in undelivered if cutoff is None or e.occurred_at > cutoff]
     superseded = len(undelivered) - len(current)
     counts: dict[str, int] = {}
@@ -267,11 +141,11 @@ def check_bounces(address: str, *, events: Sequence[DeliveryEvent]) -> CheckResu
         "latest_delivery": latest_delivery.occurred_at.isoformat() if latest_delivery else None,
         "superseded": superseded,
     }
-    failing = [e for e in current if e.effective_class in FAILING_CLASSES]
+    failing = [e for e in current if e.effective_class in SUPPRESSING_CLASSES]
     if failing:
         worst = failing[0]
         details.update(reason=worst.effective_class, worst=worst.as_dict())
-        if worst.effective_class == "complaint":
+        if worst.effective_class == BounceClass.COMPLAINT:
             summary = (
                 f"A spam complaint was recorded for {address} on {worst.occurred_at:%Y-%m-%d}: "
                 "vendors stop mailing addresses that complain."
@@ -287,10 +161,10 @@ def check_bounces(address: str, *, events: Sequence[DeliveryEvent]) -> CheckResu
         worst = _worst_warning(warning)
         details.update(reason=worst.effective_class, worst=worst.as_dict())
         label = {
-            "soft": "was temporarily refused",
-            "policy_block": "was refused by the recipient's policy",
-            "spam_block": "was blocked as spam",
-            "unknown": "bounced for a reason we could not read",
+            BounceClass.SOFT: "was temporarily refused",
+            BounceClass.POLICY_BLOCK: "was refused by the recipient's policy",
+            BounceClass.SPAM_BLOCK: "was blocked as spam",
+            BounceClass.UNKNOWN: "bounced for a reason we could not read",
         }[worst.effective_class]
         return clock.result(
             "bounces",
@@ -311,7 +185,12 @@ def check_bounces(address: str, *, events: Sequence[DeliveryEvent]) -> CheckResu
 
 def _worst_warning(events: list[DeliveryEvent]) -> DeliveryEvent:
     # A filter's block says more about the cause than a transient refusal; newest breaks ties.
-    rank = {"spam_block": 0, "policy_block": 1, "unknown": 2, "soft": 3}
+    rank = {
+        BounceClass.SPAM_BLOCK: 0,
+        BounceClass.POLICY_BLOCK: 1,
+        BounceClass.UNKNOWN: 2,
+        BounceClass.SOFT: 3,
+    }
     return min(events, key=lambda e: rank[e.effective_class])
 
 

@@ -4,6 +4,9 @@
 the network and never fails for missing credentials: the adapter's own calls raise
 AdapterError(transient=False) saying which setting is missing, so a page that only asks
 `can_lookup` still renders. See docs/vendors.md.
+
+The interface and its values are in `diagnostics.vendors.base`; this package imports no vendor
+client library (requests, boto3) until an adapter is built.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from diagnostics.checks.vendor import SuppressionAdapter
-from diagnostics.vendors.common import DEFAULT_TIMEOUT
+from diagnostics.vendors.base import DEFAULT_TIMEOUT, SuppressionAdapter
 
 VENDORS = ("manual", "postmark", "ses", "sendgrid", "mailgun")
 # The names the bounce webhooks use (anymail's) are accepted too.

@@ -1,36 +1,27 @@
-"""What every vendor adapter shares: one HTTP client that only ever raises AdapterError,
-the check that a reactivation really happened, and small parsers for the vendors' answers."""
+"""What every vendor adapter shares: the record each vendor's list entries become, the finding
+and events they add up to, the check that a reactivation really happened, and small parsers for
+the vendors' answers (dates, Retry-After). The HTTP client is in `diagnostics.vendors.http`."""
 
 from __future__ import annotations
 
 import functools
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-import requests
-import requests.auth
-
-from diagnostics.checks.vendor import AdapterError, DeliveryEvent, SuppressionFinding
-
-DEFAULT_TIMEOUT = 10.0
-USER_AGENT = "deliverytickets-vendor-adapter/1"
-
-# RFC 3463 enhanced status codes, as vendors quote them inside free-text SMTP replies.
-_ENHANCED_STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
-
-
-class VendorRateLimited(AdapterError):
-    """The vendor asked us to slow down; `retry_after` is its wait in seconds, when it said."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message, transient=True)
-        self.retry_after = retry_after
+from diagnostics.smtp_codes import permanence
+from diagnostics.types import BounceClass
+from diagnostics.vendors.base import (
+    AdapterError,
+    DeliveryEvent,
+    SuppressionFinding,
+    VendorRateLimited,
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +34,15 @@ class SuppressionRecord:
     reason: str
     status: str = ""  # RFC 3463 enhanced status code, when the vendor gives one
     bounce_text: str = ""
-    bounce_class: str = ""  # the bounce parser's vocabulary: hard | soft | ... | complaint
+    bounce_class: str = ""  # a BounceClass value (hard, soft, ..., complaint), or ""
     list_name: str = ""  # the vendor's name for the list ("bounces", "spam_reports", ...)
+
+
+# The class of an event whose record did not say: a complaint is one; a bounce could be anything.
+_DEFAULT_EVENT_CLASS = {
+    "complaint": BounceClass.COMPLAINT.value,
+    "bounce": BounceClass.UNKNOWN.value,
+}
 
 
 def finding_from_records(
@@ -81,8 +79,7 @@ def events_from_records(
                 address=record.address,
                 occurred_at=record.listed_at,
                 kind=kind,
-                bounce_class=record.bounce_class
-                or ("complaint" if kind == "complaint" else "unknown" if kind == "bounce" else ""),
+                bounce_class=record.bounce_class or _DEFAULT_EVENT_CLASS.get(kind, ""),
                 status=record.status,
                 reason=record.reason,
                 diagnostic=record.bounce_text,
@@ -101,7 +98,7 @@ def path_segment(value: str) -> str:
     return quote(value, safe="@")
 
 
-def normalise_address(address: str) -> str:
+def trimmed_address(address: str) -> str:
     """The address without surrounding whitespace; case is kept (some vendors match it exactly)."""
     return address.strip()
 
@@ -111,18 +108,13 @@ def same_address(left: str, right: str) -> bool:
     return left.strip().casefold() == right.strip().casefold()
 
 
-def enhanced_status(text: str) -> str:
-    """The first RFC 3463 status code (e.g. "5.1.1") quoted in `text`, or ""."""
-    found = _ENHANCED_STATUS.search(text or "")
-    return found.group(1) if found else ""
-
-
-def class_from_status(status: str, *, default: str = "unknown") -> str:
-    """ "hard" for a 5.x.x status, "soft" for 4.x.x, `default` when there is none."""
-    if status.startswith("5."):
-        return "hard"
-    if status.startswith("4."):
-        return "soft"
+def class_from_status(status: str, *, default: str = BounceClass.UNKNOWN.value) -> str:
+    """ "hard" for a permanent (5.x.x) status, "soft" for a temporary (4.x.x), else `default`."""
+    kind = permanence(status=status)
+    if kind == "permanent":
+        return BounceClass.HARD.value
+    if kind == "temporary":
+        return BounceClass.SOFT.value
     return default
 
 
@@ -210,132 +202,33 @@ def confirm_reactivated(
     )
 
 
-class HeaderAuth(requests.auth.AuthBase):
-    """Credentials sent as one request header (a token, or "Bearer <key>")."""
+def error_for_answer(
+    *,
+    label: str,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str],
+    credentials_hint: str = "",
+    refused_credentials: bool = False,
+    throttled: bool = False,
+) -> AdapterError:
+    """The AdapterError an unwanted answer from a vendor stands for, transient or not.
 
-    def __init__(self, *, header: str, value: str) -> None:
-        self.header = header
-        self.value = value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers[self.header] = self.value
-        return request
-
-
-class VendorHttp:
-    """One vendor's REST API over `requests`, mapping every failure to an AdapterError."""
-
-    def __init__(
-        self,
-        *,
-        label: str,
-        base_url: str,
-        timeout: float = DEFAULT_TIMEOUT,
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | requests.auth.AuthBase | None = None,
-        credentials_hint: str = "",
-        session: requests.Session | None = None,
-    ) -> None:
-        self.label = label
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.credentials_hint = credentials_hint
-        self._session = session or requests.Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
-        self._session.headers.update(dict(headers or {}))
-        # Explicit auth on every request: with none, requests would take a ~/.netrc entry for
-        # the host and overwrite our Authorization header with it.
-        self._session.auth = auth
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        accept: Collection[int] = (),
-    ) -> requests.Response:
-        """The response when it is 2xx or its status is in `accept`; AdapterError otherwise."""
-        url = f"{self.base_url}{path}"
-        try:
-            response = self._session.request(
-                method, url, params=params, json=json, timeout=self.timeout
-            )
-        except requests.Timeout as error:
-            raise AdapterError(
-                f"{self.label} did not answer within {self.timeout:g} s", transient=True
-            ) from error
-        except requests.ConnectionError as error:
-            raise AdapterError(
-                f"could not connect to {self.label} at {self.base_url} ({_root_cause(error)})",
-                transient=True,
-            ) from error
-        except requests.RequestException as error:
-            raise AdapterError(
-                f"the request to {self.label} failed ({type(error).__name__}: {error})",
-                transient=True,
-            ) from error
-        if 200 <= response.status_code < 300 or response.status_code in accept:
-            return response
-        raise self.error_for(response)
-
-    def json(self, response: requests.Response) -> Any:
-        """The response body as JSON; AdapterError when it is not JSON."""
-        try:
-            return response.json()
-        except ValueError as error:
-            raise AdapterError(
-                f"{self.label} answered HTTP {response.status_code} with a body that is not "
-                f"JSON: {response.text[:120]!r}",
-                transient=response.status_code >= 500,
-            ) from error
-
-    def error_for(self, response: requests.Response) -> AdapterError:
-        """The AdapterError that an unwanted HTTP status stands for."""
-        status = response.status_code
-        detail = vendor_message(response)
-        said = f": {detail}" if detail else ""
-        if status in (401, 403):
-            hint = f"; check {self.credentials_hint}" if self.credentials_hint else ""
-            return AdapterError(
-                f"credentials refused by {self.label} (HTTP {status}{said}){hint}",
-                transient=False,
-            )
-        if status == 429:
-            wait = retry_after_seconds(response.headers)
-            when = f"; retry after {wait:g} s" if wait is not None else "; retry later"
-            return VendorRateLimited(
-                f"rate limited by {self.label} (HTTP 429{said}){when}", retry_after=wait
-            )
-        if status >= 500:
-            return AdapterError(
-                f"{self.label} had a server error (HTTP {status}{said}); try again later",
-                transient=True,
-            )
-        return AdapterError(f"{self.label} refused the request (HTTP {status}{said})")
-
-
-def vendor_message(response: requests.Response) -> str:
-    """The vendor's own error text from a response (Postmark, SendGrid, Mailgun, AWS shapes)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:200]
-    parts: list[str] = []
-    if isinstance(body, dict):
-        if "ErrorCode" in body:
-            parts.append(f"ErrorCode {body['ErrorCode']}")
-        for key in ("Message", "message", "error"):
-            if isinstance(body.get(key), str) and body[key]:
-                parts.append(body[key])
-                break
-        errors = body.get("errors")
-        if isinstance(errors, list):
-            parts.extend(
-                str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")
-            )
-    return ": ".join(parts)[:200]
+    `detail` is quoted as the vendor's words ("HTTP 429: slow down"); `refused_credentials`
+    and `throttled` say so when the vendor signals it by an error code rather than a status.
+    """
+    if refused_credentials or status in (401, 403):
+        hint = f"; check {credentials_hint}" if credentials_hint else ""
+        return AdapterError(f"credentials refused by {label} ({detail}){hint}", transient=False)
+    if throttled or status == 429:
+        wait = retry_after_seconds(headers)
+        when = f"; retry after {wait:g} s" if wait is not None else "; retry later"
+        return VendorRateLimited(f"rate limited by {label} ({detail}){when}", retry_after=wait)
+    if status >= 500:
+        return AdapterError(
+            f"{label} had a server error ({detail}); try again later", transient=True
+        )
+    return AdapterError(f"{label} refused the request ({detail})")
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -358,11 +251,3 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
         except ValueError:
             return None
     return None
-
-
-def _root_cause(error: requests.ConnectionError) -> str:
-    # requests wraps urllib3's MaxRetryError, whose `reason` carries the socket's own words.
-    reason = error.args[0] if error.args else error
-    text = str(getattr(reason, "reason", reason))
-    errno = re.search(r"\[Errno[^\]]*\][^'\")]*", text)
-    return errno.group(0).strip() if errno else text[:200]

@@ -7,26 +7,16 @@ it. Mailgun lists only permanent failures as bounces; unsubscribes are not read 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import requests
 
-from diagnostics.checks.vendor import AdapterError, DeliveryEvent, SuppressionFinding
-from diagnostics.vendors.common import (
-    DEFAULT_TIMEOUT,
-    SuppressionRecord,
-    VendorHttp,
-    confirm_reactivated,
-    enhanced_status,
-    events_from_records,
-    finding_from_records,
-    guarded,
-    normalise_address,
-    parse_rfc2822,
-    path_segment,
-    vendor_message,
-)
+from diagnostics.smtp_codes import find_status
+from diagnostics.types import BounceClass
+from diagnostics.vendors.base import DEFAULT_TIMEOUT, AdapterError
+from diagnostics.vendors.common import SuppressionRecord, parse_rfc2822, path_segment
+from diagnostics.vendors.http import VendorHttp, vendor_message
+from diagnostics.vendors.lists import SuppressionListsAdapter
 
 DEFAULT_API_URL = "https://api.mailgun.net"
 
@@ -37,13 +27,11 @@ _LISTS = (
 )
 
 
-class MailgunAdapter:
+class MailgunAdapter(SuppressionListsAdapter):
     """One Mailgun sending domain, reached with an API key (HTTP basic auth as "api")."""
 
     name = "mailgun"
     label = "Mailgun"
-    can_lookup = True
-    can_reactivate = True
 
     def __init__(
         self,
@@ -54,6 +42,7 @@ class MailgunAdapter:
         timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
+        super().__init__()
         self.domain = domain
         self._has_key = bool(api_key)
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
@@ -65,38 +54,11 @@ class MailgunAdapter:
             credentials_hint="MAILGUN_API_KEY (a key with access to MAILGUN_DOMAIN)",
             session=session,
         )
-        self._before: dict[str, list[SuppressionRecord]] = {}
 
-    @guarded
-    def lookup(self, address: str) -> SuppressionFinding:
-        """Suppressed when the domain's bounce list or complaint list holds the address."""
-        address = normalise_address(address)
-        return finding_from_records(self._records(address), address=address, source=self.name)
-
-    @guarded
-    def reactivate(self, address: str) -> SuppressionFinding:
-        """Delete the address from each list that holds it, then look it up again to confirm."""
-        address = normalise_address(address)
-        records = self._records(address)
-        if not records:
-            return finding_from_records(records, address=address, source=self.name)
-        self._before[address.casefold()] = records
-        for list_name in dict.fromkeys(r.list_name for r in records):
-            response = self._http.request("DELETE", self._path(list_name, address), accept=(404,))
-            if response.status_code == 404:
-                self._not_listed_or_error(response)  # gone meanwhile is fine; a bad domain isn't
-        after = finding_from_records(self._records(address), address=address, source=self.name)
-        return confirm_reactivated(
-            label=self.label, after=after, hint="check the address in Mailgun's console"
-        )
-
-    @guarded
-    def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
-        """The list entries (bounce, complaint) created at or after `since`, as events."""
-        address = normalise_address(address)
-        # After a reactivation the entries are gone: what reactivate() saw is all there was.
-        records = self._records(address) or self._before.get(address.casefold(), [])
-        return events_from_records(records, since=since, source=self.name)
+    def _delete(self, list_name: str, address: str) -> None:
+        response = self._http.request("DELETE", self._path(list_name, address), accept=(404,))
+        if response.status_code == 404:
+            self._not_listed_or_error(response)  # gone meanwhile is fine; a bad domain isn't
 
     def _path(self, list_name: str, address: str) -> str:
         return f"/v3/{path_segment(self.domain)}/{list_name}/{path_segment(address)}"
@@ -148,9 +110,9 @@ class MailgunAdapter:
             kind=kind,
             listed_at=parse_rfc2822(entry.get("created_at")),
             reason=f"{words}: {smtp}" if smtp else words,
-            status=enhanced_status(error),
+            status=find_status(error),
             bounce_text=smtp,
             # Mailgun lists only permanent failures as bounces.
-            bounce_class="complaint" if kind == "complaint" else "hard",
+            bounce_class=(BounceClass.COMPLAINT if kind == "complaint" else BounceClass.HARD).value,
             list_name=list_name,
         )

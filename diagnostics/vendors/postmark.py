@@ -12,23 +12,27 @@ from typing import Any
 
 import requests
 
-from diagnostics.checks.vendor import AdapterError, DeliveryEvent, SuppressionFinding
-from diagnostics.vendors.common import (
+from diagnostics.smtp_codes import find_status
+from diagnostics.types import BounceClass
+from diagnostics.vendors.base import (
     DEFAULT_TIMEOUT,
-    HeaderAuth,
+    AdapterError,
+    DeliveryEvent,
+    SuppressionFinding,
+)
+from diagnostics.vendors.common import (
     SuppressionRecord,
-    VendorHttp,
     class_from_status,
     confirm_reactivated,
-    enhanced_status,
     events_from_records,
     finding_from_records,
     guarded,
-    normalise_address,
     parse_iso,
     path_segment,
     same_address,
+    trimmed_address,
 )
+from diagnostics.vendors.http import HeaderAuth, VendorHttp
 
 DEFAULT_API_URL = "https://api.postmarkapp.com"
 DEFAULT_MESSAGE_STREAM = "outbound"
@@ -37,18 +41,18 @@ DEFAULT_MESSAGE_STREAM = "outbound"
 _PAGE = 500
 _MAX_OFFSET = 10_000
 
-# Postmark's bounce types in the bounce parser's vocabulary.
+# Postmark's bounce types as bounce classes.
 _BOUNCE_CLASS = {
-    "HardBounce": "hard",
-    "BadEmailAddress": "hard",
-    "SoftBounce": "soft",
-    "Transient": "soft",
-    "DnsError": "soft",
-    "AutoResponder": "soft",
-    "SpamNotification": "spam_block",
-    "Blocked": "policy_block",
-    "DMARCPolicy": "policy_block",
-    "SpamComplaint": "complaint",
+    "HardBounce": BounceClass.HARD.value,
+    "BadEmailAddress": BounceClass.HARD.value,
+    "SoftBounce": BounceClass.SOFT.value,
+    "Transient": BounceClass.SOFT.value,
+    "DnsError": BounceClass.SOFT.value,
+    "AutoResponder": BounceClass.SOFT.value,
+    "SpamNotification": BounceClass.SPAM_BLOCK.value,
+    "Blocked": BounceClass.POLICY_BLOCK.value,
+    "DMARCPolicy": BounceClass.POLICY_BLOCK.value,
+    "SpamComplaint": BounceClass.COMPLAINT.value,
 }
 
 _SUPPRESSION_KIND = {
@@ -99,14 +103,14 @@ class PostmarkAdapter:
     @guarded
     def lookup(self, address: str) -> SuppressionFinding:
         """Suppressed when the stream's suppression list or an inactive bounce holds the address."""
-        address = normalise_address(address)
+        address = trimmed_address(address)
         suppressions, inactive = self._listed(address)
         return self._finding(address, self._records(address, suppressions, inactive))
 
     @guarded
     def reactivate(self, address: str) -> SuppressionFinding:
         """Activate the newest activatable bounce (or delete the suppression), then confirm it."""
-        address = normalise_address(address)
+        address = trimmed_address(address)
         suppressions, inactive = self._listed(address)
         records = self._records(address, suppressions, inactive)
         if not records:
@@ -149,7 +153,7 @@ class PostmarkAdapter:
     @guarded
     def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
         """Every bounce and complaint Postmark kept for the address from `since`, oldest first."""
-        address = normalise_address(address)
+        address = trimmed_address(address)
         self._require_token()
         # Postmark reads fromdate as a date in US Eastern time: ask a day early, filter exactly.
         fromdate = (since - timedelta(days=1)).date().isoformat()
@@ -246,7 +250,7 @@ class PostmarkAdapter:
     ) -> list[SuppressionRecord]:
         newest_bounce = inactive[0] if inactive else None
         bounce_text = self._bounce_text(newest_bounce) if newest_bounce else ""
-        status = enhanced_status(str(newest_bounce.get("Details", ""))) if newest_bounce else ""
+        status = find_status(str(newest_bounce.get("Details", ""))) if newest_bounce else ""
         records = [
             SuppressionRecord(
                 address=address,
@@ -293,7 +297,7 @@ class PostmarkAdapter:
             return None
         bounce_type = str(bounce.get("Type", ""))
         details = str(bounce.get("Details") or "")
-        status = enhanced_status(details)
+        status = find_status(details)
         complaint = bounce_type == "SpamComplaint"
         return DeliveryEvent(
             address=str(bounce.get("Email", "")),

@@ -8,28 +8,22 @@ emails and unsubscribes are separate lists this adapter does not read.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import requests
 
-from diagnostics.checks.vendor import AdapterError, DeliveryEvent, SuppressionFinding
+from diagnostics.smtp_codes import find_status
+from diagnostics.types import BounceClass
+from diagnostics.vendors.base import DEFAULT_TIMEOUT, AdapterError
 from diagnostics.vendors.common import (
-    DEFAULT_TIMEOUT,
-    HeaderAuth,
     SuppressionRecord,
-    VendorHttp,
     class_from_status,
-    confirm_reactivated,
-    enhanced_status,
-    events_from_records,
-    finding_from_records,
-    guarded,
-    normalise_address,
     parse_epoch,
     path_segment,
     same_address,
 )
+from diagnostics.vendors.http import HeaderAuth, VendorHttp
+from diagnostics.vendors.lists import SuppressionListsAdapter
 
 DEFAULT_API_URL = "https://api.sendgrid.com"
 
@@ -40,13 +34,11 @@ _LISTS = (
 )
 
 
-class SendGridAdapter:
+class SendGridAdapter(SuppressionListsAdapter):
     """One SendGrid account (or subuser) reached with an API key."""
 
     name = "sendgrid"
     label = "SendGrid"
-    can_lookup = True
-    can_reactivate = True
 
     def __init__(
         self,
@@ -56,6 +48,7 @@ class SendGridAdapter:
         timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
+        super().__init__()
         self._has_key = bool(api_key)
         self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
         self._http = VendorHttp(
@@ -66,39 +59,12 @@ class SendGridAdapter:
             credentials_hint="SENDGRID_API_KEY (needs Suppressions read and delete access)",
             session=session,
         )
-        self._before: dict[str, list[SuppressionRecord]] = {}
 
-    @guarded
-    def lookup(self, address: str) -> SuppressionFinding:
-        """Suppressed when the bounce list or the spam-report list holds the address."""
-        address = normalise_address(address)
-        return finding_from_records(self._records(address), address=address, source=self.name)
-
-    @guarded
-    def reactivate(self, address: str) -> SuppressionFinding:
-        """Delete the address from each list that holds it, then look it up again to confirm."""
-        address = normalise_address(address)
-        records = self._records(address)
-        if not records:
-            return finding_from_records(records, address=address, source=self.name)
-        self._before[address.casefold()] = records
-        for list_name in dict.fromkeys(r.list_name for r in records):
-            # 404 means someone removed it meanwhile: the goal is reached either way.
-            self._http.request(
-                "DELETE", f"/v3/suppression/{list_name}/{path_segment(address)}", accept=(404,)
-            )
-        after = finding_from_records(self._records(address), address=address, source=self.name)
-        return confirm_reactivated(
-            label=self.label, after=after, hint="check the address in SendGrid's console"
+    def _delete(self, list_name: str, address: str) -> None:
+        # 404 means someone removed it meanwhile: the goal is reached either way.
+        self._http.request(
+            "DELETE", f"/v3/suppression/{list_name}/{path_segment(address)}", accept=(404,)
         )
-
-    @guarded
-    def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
-        """The list entries (bounce, spam report) created at or after `since`, as events."""
-        address = normalise_address(address)
-        # After a reactivation the entries are gone: what reactivate() saw is all there was.
-        records = self._records(address) or self._before.get(address.casefold(), [])
-        return events_from_records(records, since=since, source=self.name)
 
     def _records(self, address: str) -> list[SuppressionRecord]:
         if not self._has_key:
@@ -124,7 +90,7 @@ class SendGridAdapter:
         address: str, entry: dict[str, Any], list_name: str, kind: str, words: str
     ) -> SuppressionRecord:
         reason = str(entry.get("reason") or "")
-        status = str(entry.get("status") or "") or enhanced_status(reason)
+        status = str(entry.get("status") or "") or find_status(reason)
         return SuppressionRecord(
             address=address,
             kind=kind,
@@ -132,6 +98,8 @@ class SendGridAdapter:
             reason=f"{words}: {reason}" if reason else words,
             status=status,
             bounce_text=reason,
-            bounce_class="complaint" if kind == "complaint" else class_from_status(status),
+            bounce_class=(
+                BounceClass.COMPLAINT.value if kind == "complaint" else class_from_status(status)
+            ),
             list_name=list_name,
         )

@@ -24,23 +24,27 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from diagnostics.checks.vendor import AdapterError, DeliveryEvent, SuppressionFinding
-from diagnostics.vendors.common import (
+from diagnostics.types import BounceClass
+from diagnostics.vendors.base import (
     DEFAULT_TIMEOUT,
+    AdapterError,
+    DeliveryEvent,
+    SuppressionFinding,
+)
+from diagnostics.vendors.common import (
     SuppressionRecord,
-    VendorRateLimited,
     as_utc,
     confirm_reactivated,
+    error_for_answer,
     events_from_records,
     finding_from_records,
     guarded,
-    normalise_address,
-    retry_after_seconds,
+    trimmed_address,
 )
 
 _REASONS = {
-    "BOUNCE": ("bounce", "hard bounce", "hard"),
-    "COMPLAINT": ("complaint", "spam complaint", "complaint"),
+    "BOUNCE": ("bounce", "hard bounce", BounceClass.HARD.value),
+    "COMPLAINT": ("complaint", "spam complaint", BounceClass.COMPLAINT.value),
 }
 
 # Error codes AWS uses when it does not accept who we are or what we may do.
@@ -94,13 +98,13 @@ class SesAdapter:
     @guarded
     def lookup(self, address: str) -> SuppressionFinding:
         """Suppressed when SES lists this exact address in the region's suppression list."""
-        address = normalise_address(address)
+        address = trimmed_address(address)
         return self._finding(address, self._record(address))
 
     @guarded
     def reactivate(self, address: str) -> SuppressionFinding:
         """Delete the address from the suppression list, then look it up again to confirm."""
-        address = normalise_address(address)
+        address = trimmed_address(address)
         record = self._record(address)
         if record is None:
             return self._finding(address, None)
@@ -114,7 +118,7 @@ class SesAdapter:
     @guarded
     def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
         """The suppression entry as one event when it was last updated at or after `since`."""
-        address = normalise_address(address)
+        address = trimmed_address(address)
         # After a reactivation the entry is gone: what reactivate() saw is all SES had to say.
         record = self._record(address) or self._before.get(address)
         return events_from_records([record] if record else [], since=since, source=self.name)
@@ -204,25 +208,16 @@ class SesAdapter:
         status = int(meta.get("HTTPStatusCode") or 0)
         message = str(error.response.get("Error", {}).get("Message") or "")
         said = f"{code}: {message}" if message else code
-        if code in _CREDENTIAL_CODES or status in (401, 403):
-            return AdapterError(
-                f"credentials refused by Amazon SES (HTTP {status}, {said}); "
-                f"check {_CREDENTIALS_HINT}",
-                transient=False,
-            )
-        if code in _THROTTLING_CODES or status == 429:
-            headers = {k.title(): v for k, v in (meta.get("HTTPHeaders") or {}).items()}
-            wait = retry_after_seconds(headers)
-            when = f"; retry after {wait:g} s" if wait is not None else "; retry later"
-            return VendorRateLimited(
-                f"rate limited by Amazon SES (HTTP {status}, {said}){when}", retry_after=wait
-            )
-        if status >= 500:
-            return AdapterError(
-                f"Amazon SES had a server error (HTTP {status}, {said}); try again later",
-                transient=True,
-            )
-        return AdapterError(f"Amazon SES refused the request (HTTP {status}, {said})")
+        headers = {k.title(): v for k, v in (meta.get("HTTPHeaders") or {}).items()}
+        return error_for_answer(
+            label=self.label,
+            status=status,
+            detail=f"HTTP {status}, {said}",
+            headers=headers,
+            credentials_hint=_CREDENTIALS_HINT,
+            refused_credentials=code in _CREDENTIAL_CODES,
+            throttled=code in _THROTTLING_CODES,
+        )
 
 
 def _code(error: ClientError) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from diagnostics.resolver import DnsResolver
 from diagnostics.sender import SenderConfig
-from tests.servers.dns import (
+from tests.servers.zones import (
     CONFIRMED_IP,
     DOMAIN_BLOCKLIST,
     IP_BLOCKLIST,
@@ -49,3 +51,12 @@ def diagnostics_settings(settings, dns_server):
     settings.DNSBL_ZONES = [IP_BLOCKLIST, f"domain:{DOMAIN_BLOCKLIST}"]
     settings.NOTIFY_RELAY_HOST = ""
     return settings
+
+
+def wait_for(condition, *, attempts: int = 500) -> None:
+    """Poll `condition` until it holds (a server thread catching up); fail after `attempts`."""
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the condition never came true")

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
+from diagnostics.dns_backend import parse_nameserver
 from diagnostics.resolver import (
     AnswerStatus,
     DnsAnswer,
     DnsCache,
     DnsError,
     DnsResolver,
-    parse_nameserver,
     resolver_from_settings,
 )
-from tests.servers.dns import DnsServer, crafted_zone, free_udp_port
+from tests.servers.dns import DnsServer, free_udp_port
+from tests.servers.zones import crafted_zone
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, wait_for
 
 
 @pytest.fixture
@@ -257,26 +257,32 @@ def test_base_resolver_does_not_keep_answers_without_a_cache(dns_server, resolve
     assert dns_server.count("mx2.ok.test", "A") == 2
 
 
-def test_query_many_asks_concurrently_in_order(slow_server):
-    resolver = DnsResolver(nameservers=[slow_server.nameserver], timeout=1, lifetime=2)
+def test_query_many_asks_concurrently_in_order():
     names = ["mx1.ok.test", "mx2.ok.test", "mx.halfmx.test", "afallback.test", "sub.sender.test"]
 
-    started = time.perf_counter()
-    answers = resolver.query_many([(n, "A") for n in names])
-    elapsed = time.perf_counter() - started
+    with DnsServer(crafted_zone()) as server:
+        # Nothing is answered until all five wait at once: asked one by one, each question
+        # would wait out the hold instead.
+        server.hold_answers(until=len(names), timeout=3.0)
+        resolver = DnsResolver(nameservers=[server.nameserver], timeout=10, lifetime=20)
+
+        answers = resolver.query_many([(n, "A") for n in names])
 
     assert [a.name for a in answers] == names
     assert all(a.ok for a in answers)
-    assert elapsed < 2 * slow_server.delay + 0.2  # one round trip, not five
+    assert server.released_by_timeout == 0
+    assert server.peak_in_flight == len(names)
+    assert all(server.count(n, "A") == 1 for n in names)
 
 
 def test_prefetch_then_query_reuses_the_lookup(slow_server):
     run = DnsResolver(nameservers=[slow_server.nameserver], timeout=1, lifetime=2).for_run()
 
     run.prefetch([("ok.test", "MX")])
-    time.sleep(0.05)
-    run.query("ok.test", "MX")
+    wait_for(lambda: slow_server.count("ok.test", "MX") == 1)  # the prefetch has asked
+    answer = run.query("ok.test", "MX")
 
+    assert answer.ok
     assert slow_server.count("ok.test", "MX") == 1
 
 

@@ -16,12 +16,12 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from diagnostics.checks.vendor import DeliveryEvent, ManualAdapter, SuppressionFinding
 from diagnostics.models import BounceEvent
 from diagnostics.resolver import resolver_from_settings
-from diagnostics.runner import run_diagnostics as run_checks
+from diagnostics.runner import run_checks
 from diagnostics.sender import SenderConfig
 from diagnostics.types import CheckResult, cause_label
+from diagnostics.vendors.base import DeliveryEvent, ManualAdapter, SuppressionFinding
 from tickets.models import (
     AddressStatus,
     AddressVerdict,

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from diagnostics.checks.vendor import AdapterError
 from diagnostics.models import BounceEvent
 from diagnostics.types import SUPPRESSING_CLASSES
 from diagnostics.vendors import adapter_from_settings
+from diagnostics.vendors.base import AdapterError
 from tickets.addresses import ParsedAddress
 from tickets.models import AffectedAddress, EventKind, MailDomain, Status, Ticket
 from tickets.queue import queue_task_on_commit

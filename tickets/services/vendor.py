@@ -14,8 +14,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from diagnostics.checks.vendor import AdapterError
 from diagnostics.vendors import adapter_from_settings
+from diagnostics.vendors.base import AdapterError
 from tickets.models import (
     ACTIVE_RUN_STATUSES,
     AddressStatus,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from diagnostics.resolver import DnsResolver, resolver_from_settings
-from diagnostics.runner import RunReport, run_diagnostics
+from diagnostics.runner import RunReport, run_checks
 from diagnostics.sender import SenderConfig
 from diagnostics.types import CheckResult
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             )
         else:
             resolver = resolver_from_settings()
-        report = run_diagnostics(
+        report = run_checks(
             options["addresses"],
             resolver=resolver,
             sender=SenderConfig.from_settings(),

@@ -6,7 +6,7 @@ import pytest
 
 from diagnostics.checks.blocklist import Zone, check_blocklist, parse_zones, query_name
 from diagnostics.types import Outcome
-from tests.servers.dns import (
+from tests.servers.zones import (
     CONFIRMED_IP,
     CONFIRMED_IP6,
     DOMAIN_BLOCKLIST,

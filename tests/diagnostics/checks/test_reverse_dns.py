@@ -6,7 +6,7 @@ import pytest
 
 from diagnostics.checks.reverse_dns import check_reverse_dns
 from diagnostics.types import Outcome
-from tests.servers.dns import (
+from tests.servers.zones import (
     CONFIRMED_IP,
     CONFIRMED_IP6,
     MISMATCH_IP,

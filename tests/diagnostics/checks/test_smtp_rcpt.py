@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diagnostics.checks.relay import check_smtp_rcpt
+from diagnostics.checks.smtp_rcpt import check_smtp_rcpt
 from diagnostics.types import Outcome
 from tests.servers import smtp as servers
 

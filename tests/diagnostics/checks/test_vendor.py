@@ -1,4 +1,4 @@
-"""Vendor suppression adapters and the suppression and bounce checks built on them."""
+"""The suppression and bounce checks, read through the vendor adapter interface."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from diagnostics.checks.vendor import (
+from diagnostics.checks.vendor import check_bounces, check_suppression
+from diagnostics.types import Outcome
+from diagnostics.vendors.base import (
     AdapterError,
     DeliveryEvent,
     ManualAdapter,
-    ReactivationNotSupported,
     SuppressionAdapter,
     SuppressionFinding,
-    check_bounces,
-    check_suppression,
 )
-from diagnostics.types import Outcome
 
 NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 ADDRESS = "pat@agency.test"
@@ -60,46 +58,8 @@ class BrokenAdapter:
         raise AdapterError("503 Service Unavailable", transient=True)
 
 
-# --- the manual adapter ----------------------------------------------------------------------
-
-
-def test_manual_adapter_meets_the_adapter_interface():
-    assert isinstance(ManualAdapter({}), SuppressionAdapter)
+def test_the_broken_vendor_meets_the_adapter_interface():
     assert isinstance(BrokenAdapter(), SuppressionAdapter)
-
-
-def test_manual_adapter_returns_the_recorded_finding_whatever_the_case():
-    finding = suppressed(days_ago=3)
-    adapter = ManualAdapter({ADDRESS: finding})
-
-    assert adapter.lookup(ADDRESS) is finding
-    assert adapter.lookup("Pat@Agency.TEST") is finding
-
-
-def test_manual_adapter_says_unknown_for_an_address_nobody_recorded():
-    finding = ManualAdapter({}).lookup("new@agency.test")
-
-    assert (finding.address, finding.state, finding.source) == (
-        "new@agency.test",
-        "unknown",
-        "manual",
-    )
-
-
-def test_manual_adapter_cannot_reactivate_and_says_where_to_do_it():
-    adapter = ManualAdapter({ADDRESS: suppressed(days_ago=3)})
-
-    assert (adapter.can_lookup, adapter.can_reactivate) == (False, False)
-    with pytest.raises(ReactivationNotSupported, match="vendor's console") as raised:
-        adapter.reactivate(ADDRESS)
-    assert isinstance(raised.value, AdapterError)
-    assert raised.value.transient is False
-    assert adapter.events_since(ADDRESS, NOW - timedelta(days=30)) == []
-
-
-def test_a_finding_with_an_unknown_state_is_refused():
-    with pytest.raises(ValueError, match="state must be one of"):
-        SuppressionFinding(address=ADDRESS, state="deactivated")  # type: ignore[arg-type]
 
 
 # --- check_suppression -----------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from diagnostics.checks.vendor import AdapterError
 from diagnostics.vendors import adapter_from_settings
+from diagnostics.vendors.base import AdapterError
 from diagnostics.vendors.mailgun import MailgunAdapter
 from diagnostics.vendors.postmark import PostmarkAdapter
 from diagnostics.vendors.sendgrid import SendGridAdapter

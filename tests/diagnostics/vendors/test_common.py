@@ -1,12 +1,12 @@
-"""The shared parsers: the vendors' date formats and rate-limit headers."""
+"""The shared parsers: the vendors' date formats, rate-limit headers and status codes."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from diagnostics.smtp_codes import find_status
 from diagnostics.vendors.common import (
     class_from_status,
-    enhanced_status,
     parse_epoch,
     parse_iso,
     parse_rfc2822,
@@ -55,9 +55,9 @@ def test_sendgrid_epoch_seconds():
     assert parse_epoch(None) is None
 
 
-def test_enhanced_status_is_read_from_smtp_text():
-    assert enhanced_status("smtp;550 5.1.1 <a@b.test>: Recipient address rejected") == "5.1.1"
-    assert enhanced_status("Mailbox full") == ""
+def test_status_in_a_vendors_smtp_text_gives_the_bounce_class():
+    assert find_status("smtp;550 5.1.1 <a@b.test>: Recipient address rejected") == "5.1.1"
+    assert find_status("Mailbox full") == ""
     assert class_from_status("5.1.1") == "hard"
     assert class_from_status("4.2.2") == "soft"
     assert class_from_status("") == "unknown"

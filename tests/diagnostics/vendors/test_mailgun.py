@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from diagnostics.checks.vendor import AdapterError, SuppressionAdapter
-from diagnostics.vendors.common import VendorRateLimited
+from diagnostics.vendors.base import AdapterError, SuppressionAdapter, VendorRateLimited
 from diagnostics.vendors.mailgun import MailgunAdapter
 from tests.vendor_fakes import MAILGUN_DOMAIN, MAILGUN_KEY, RETRY_AFTER
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from diagnostics.checks.vendor import AdapterError, SuppressionAdapter, check_suppression
+from diagnostics.checks.vendor import check_suppression
 from diagnostics.types import Outcome
-from diagnostics.vendors.common import VendorRateLimited
+from diagnostics.vendors.base import AdapterError, SuppressionAdapter, VendorRateLimited
 from diagnostics.vendors.postmark import PostmarkAdapter
 from tests.vendor_fakes import POSTMARK_TOKEN, RETRY_AFTER
 

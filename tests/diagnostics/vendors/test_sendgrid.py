@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from diagnostics.checks.vendor import AdapterError, SuppressionAdapter
-from diagnostics.vendors.common import VendorRateLimited
+from diagnostics.vendors.base import AdapterError, SuppressionAdapter, VendorRateLimited
 from diagnostics.vendors.sendgrid import SendGridAdapter
 from tests.vendor_fakes import RETRY_AFTER, SENDGRID_KEY
 

@@ -8,8 +8,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from diagnostics.checks.vendor import AdapterError, SuppressionAdapter
-from diagnostics.vendors.common import VendorRateLimited
+from diagnostics.vendors.base import AdapterError, SuppressionAdapter, VendorRateLimited
 from diagnostics.vendors.ses import SesAdapter
 from tests.vendor_fakes import SES_ACCESS_KEY, SES_SECRET_KEY
 

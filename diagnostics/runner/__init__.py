@@ -1,0 +1,156 @@
+"""Runs every check for a set of addresses: each domain and the sender once, lookups concurrently.
+
+The wall time of a run approaches the longest chain of dependent DNS lookups, not their sum:
+sender checks, one task per recipient domain and vendor look-ups all start at once on a
+bounded pool, and the per-run resolver view asks each DNS question only once.
+
+    run_checks()      here: the entry point, and where the verdict is drawn
+    sender.py         the sender checks (SPF, DKIM, DMARC, reverse DNS, blocklists, relay)
+    addresses.py      the address checks (syntax, typo, MX and gateway per domain, RCPT, vendor)
+    pool.py           the run's thread pool; results come back on the calling thread
+    cache.py          the cross-run cache of domain and sender results
+    reports.py        what a run returns (RunReport, AddressReport) and in which order
+
+What the checks reach beyond DNS (the verdict rules, the relay and RCPT conversations, the
+vendor adapter and the bounce-event source) is passed to `run_checks` as arguments, so a test
+hands in fakes instead of replacing modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from diagnostics.checks.relay import check_relay
+from diagnostics.checks.smtp_rcpt import check_smtp_rcpt
+from diagnostics.resolver import DnsResolver
+from diagnostics.runner.addresses import (
+    AddressChecks,
+    BounceEvents,
+    RcptCheck,
+    start_address_checks,
+)
+from diagnostics.runner.cache import resolver_key, sender_key, store_results
+from diagnostics.runner.pool import CheckPool
+from diagnostics.runner.reports import (
+    ADDRESS_ORDER,
+    SENDER_ORDER,
+    AddressReport,
+    RunReport,
+    in_report_order,
+)
+from diagnostics.runner.sender import RelayCheck, start_sender_checks
+from diagnostics.sender import SenderConfig
+from diagnostics.types import Cause, CheckResult, Owner, Verdict
+from diagnostics.vendors.base import SuppressionAdapter
+from diagnostics.verdict import verdict_for
+
+logger = logging.getLogger(__name__)
+
+VerdictRule = Callable[[str, Sequence[CheckResult]], Verdict]
+
+__all__ = ["AddressReport", "RunReport", "run_checks"]
+
+
+def run_checks(
+    addresses: Iterable[str],
+    *,
+    resolver: DnsResolver,
+    sender: SenderConfig,
+    known_domains: Iterable[str] = (),
+    suppression: SuppressionAdapter | None = None,
+    bounce_events: BounceEvents | None = None,
+    smtp_rcpt: bool = False,
+    on_result: Callable[[CheckResult], None] | None = None,
+    cache: Any = None,
+    cache_ttl: int | None = None,
+    allow_test_domains: bool | None = None,
+    max_workers: int = 32,
+    verdict: VerdictRule = verdict_for,
+    relay_check: RelayCheck = check_relay,
+    rcpt_check: RcptCheck = check_smtp_rcpt,
+) -> RunReport:
+    """Check every address, its domain (once per domain) and the sender (once), concurrently.
+
+    `suppression` (the vendor's adapter) adds the suppression check and `bounce_events`
+    (address -> delivery events, called on the calling thread) the bounces check; without them
+    those checks are left out. `smtp_rcpt` turns the RCPT probe on. `on_result` is called on
+    the calling thread as each result arrives. `cache` (get/set with a TTL, like Django's
+    cache) reuses domain and sender results across runs for `cache_ttl` seconds
+    (DIAGNOSTICS_CACHE_TTL); inconclusive results are never cached. `allow_test_domains`
+    defaults to ALLOW_TEST_DOMAINS. `verdict`, `relay_check` and `rcpt_check` are the
+    production rules and SMTP checks unless a caller passes others.
+    """
+    if allow_test_domains is None:
+        allow_test_domains = bool(_setting("ALLOW_TEST_DOMAINS", False))
+    if cache_ttl is None:
+        cache_ttl = int(_setting("DIAGNOSTICS_CACHE_TTL", 300))
+    run_resolver = resolver.for_run() if hasattr(resolver, "for_run") else resolver
+    servers = resolver_key(resolver)
+    parts = AddressChecks(
+        known_domains=[d for d in known_domains if d],
+        sender=sender,
+        cache=cache,
+        cache_ttl=cache_ttl,
+        resolver_key=servers,
+        allow_test_domains=allow_test_domains,
+        rcpt_check=rcpt_check if smtp_rcpt else None,
+        suppression=suppression,
+        bounce_events=bounce_events,
+    )
+    pool = CheckPool(max_workers=max_workers, on_result=on_result)
+    try:
+        sender_state = start_sender_checks(
+            pool,
+            run_resolver,
+            sender,
+            cache=cache,
+            key=sender_key(servers, sender),
+            relay_check=relay_check,
+        )
+        targets = start_address_checks(pool, run_resolver, addresses, parts)
+        pool.drain()
+    finally:
+        pool.close()
+    shared_sender = in_report_order(
+        sender_state.results, SENDER_ORDER, [sender.domain, *sender.sending_ips]
+    )
+    if not sender_state.from_cache:
+        store_results(cache, sender_state.key, shared_sender, cache_ttl)
+
+    reports = []
+    for target in targets:
+        checks = in_report_order(target.checks, ADDRESS_ORDER)
+        reports.append(
+            AddressReport(
+                address=target.address,
+                normalized=target.normalized,
+                domain=target.domain,
+                checks=checks,
+                verdict=_verdict(verdict, target.address, [*checks, *shared_sender]),
+            )
+        )
+    return RunReport(sender=shared_sender, addresses=reports)
+
+
+def _verdict(rule: VerdictRule, address: str, results: list[CheckResult]) -> Verdict:
+    try:
+        return rule(address, results)
+    except Exception as error:  # keep the evidence even if the verdict cannot be drawn
+        logger.exception("verdict for %s failed", address)
+        return Verdict(
+            cause=Cause.INCONCLUSIVE,
+            confidence="low",
+            next_step=f"No verdict could be drawn ({type(error).__name__}); read the checks.",
+            owner=Owner.NATIONAL,
+        )
+
+
+def _setting(name: str, default: Any) -> Any:
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, default)
+    except Exception:  # settings not configured (a script): the default is right
+        return default

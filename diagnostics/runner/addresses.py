@@ -1,0 +1,180 @@
+"""The address checks of one run: syntax and typo per address, MX and gateway once per domain,
+and per address the optional RCPT probe and the vendor's word (suppression, bounce events).
+
+Addresses that fail syntax get nothing more. Every address on one domain shares that domain's
+results (taken from the cache when they are there); the RCPT probe asks the domain's usable MX
+hosts once they are known.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from diagnostics.checks.gateway import check_gateway
+from diagnostics.checks.mx import check_mx, mx_hosts
+from diagnostics.checks.syntax import check_syntax
+from diagnostics.checks.typo import check_typo
+from diagnostics.checks.vendor import check_bounces, check_suppression
+from diagnostics.resolver import DnsResolver
+from diagnostics.runner.cache import cached_results, domain_key, store_results
+from diagnostics.runner.pool import CheckPool, crashed_result
+from diagnostics.sender import SenderConfig
+from diagnostics.types import CheckResult, Outcome
+from diagnostics.vendors.base import DeliveryEvent, SuppressionAdapter
+
+logger = logging.getLogger(__name__)
+
+# check_smtp_rcpt's shape: (address, *, mx_hosts, helo, mail_from, timeout) -> CheckResult.
+RcptCheck = Callable[..., CheckResult]
+BounceEvents = Callable[[str], Sequence[DeliveryEvent]]
+
+
+@dataclass
+class AddressTarget:
+    """One address being checked, and the results it has gathered so far."""
+
+    address: str
+    syntax: CheckResult
+    normalized: str
+    domain: str
+    checks: list[CheckResult]
+
+
+@dataclass(frozen=True)
+class AddressChecks:
+    """What the address checks of a run need beyond the pool and the resolver."""
+
+    known_domains: list[str]
+    sender: SenderConfig
+    cache: Any
+    cache_ttl: int
+    resolver_key: str
+    allow_test_domains: bool
+    rcpt_check: RcptCheck | None  # None: the RCPT probe is off
+    suppression: SuppressionAdapter | None
+    bounce_events: BounceEvents | None
+
+
+def start_address_checks(
+    pool: CheckPool, resolver: DnsResolver, addresses: Iterable[str], parts: AddressChecks
+) -> list[AddressTarget]:
+    """Check syntax now, submit each domain's checks once, then typo and vendor per address."""
+    targets: list[AddressTarget] = []
+    by_domain: dict[str, list[AddressTarget]] = {}
+    for raw in dict.fromkeys(a.strip() for a in addresses):
+        syntax = check_syntax(raw, allow_test_domains=parts.allow_test_domains)
+        target = AddressTarget(
+            address=raw,
+            syntax=syntax,
+            normalized=syntax.details.get("normalized", raw),
+            domain=syntax.details.get("ascii_domain", raw.rpartition("@")[2].lower()),
+            checks=[syntax],
+        )
+        targets.append(target)
+        pool.emit([syntax])
+        if syntax.outcome is not Outcome.FAIL:
+            by_domain.setdefault(target.domain, []).append(target)
+
+    for domain, members in by_domain.items():
+        _start_domain(pool, resolver, domain, members, parts)
+
+    for target in (t for members in by_domain.values() for t in members):
+        typo = check_typo(target.normalized, known_domains=parts.known_domains)
+        target.checks.append(typo)
+        pool.emit([typo])
+        _start_vendor(pool, target, parts)
+    return targets
+
+
+def _start_domain(
+    pool: CheckPool,
+    resolver: DnsResolver,
+    domain: str,
+    members: list[AddressTarget],
+    parts: AddressChecks,
+) -> None:
+    key = domain_key(parts.resolver_key, domain)
+
+    def domain_checks() -> list[CheckResult]:
+        mx = check_mx(domain, resolver=resolver)
+        return [mx, check_gateway(domain, resolver=resolver, mx_result=mx)]
+
+    def share(results: list[CheckResult]) -> None:
+        for member in members:
+            member.checks.extend(results)
+        mx = next((r for r in results if r.check == "mx"), None)
+        if parts.rcpt_check is not None and mx is not None:
+            _start_rcpt(pool, mx, members, parts.sender, parts.rcpt_check)
+
+    def then(results: list[CheckResult]) -> None:
+        store_results(parts.cache, key, results, parts.cache_ttl)
+        share(results)
+
+    cached = cached_results(parts.cache, key)
+    if cached:
+        pool.emit(cached)
+        share(cached)
+        return
+    pool.submit("mx", domain, domain_checks, then)
+
+
+def _start_rcpt(
+    pool: CheckPool,
+    mx: CheckResult,
+    members: list[AddressTarget],
+    sender: SenderConfig,
+    rcpt_check: RcptCheck,
+) -> None:
+    hosts = mx_hosts(mx, usable_only=True)
+    if not hosts:
+        return  # the mx check already says why nothing can be asked
+    for member in members:
+        address = member.syntax.details.get("ascii_email") or member.normalized
+        pool.submit(
+            "smtp_rcpt",
+            member.address,
+            lambda a=address: rcpt_check(
+                a,
+                mx_hosts=hosts,
+                helo=sender.helo_name,
+                mail_from=sender.envelope_from,
+                timeout=sender.smtp_timeout,
+            ),
+            member.checks.extend,
+        )
+
+
+def _start_vendor(pool: CheckPool, target: AddressTarget, parts: AddressChecks) -> None:
+    if parts.suppression is not None:
+        adapter = parts.suppression
+        pool.submit(
+            "suppression",
+            target.address,
+            lambda: _closing_connections(check_suppression, target.address, adapter=adapter),
+            target.checks.extend,
+        )
+    if parts.bounce_events is not None:
+        # Called here, on the caller's thread: event sources usually read the database.
+        try:
+            events = parts.bounce_events(target.address)
+            bounces = check_bounces(target.address, events=events)
+        except Exception as error:
+            logger.exception("bounce events for %s failed", target.address)
+            bounces = crashed_result("bounces", target.address, error)
+        target.checks.append(bounces)
+        pool.emit([bounces])
+
+
+def _closing_connections(
+    check: Callable[..., CheckResult], *args: Any, **kwargs: Any
+) -> CheckResult:
+    try:
+        return check(*args, **kwargs)
+    finally:
+        # An adapter may touch the database from this pool thread; do not leak its connection.
+        from django.db import connections
+
+        connections.close_all()

@@ -1,0 +1,69 @@
+"""The cross-run cache of domain and sender results (Django's cache API: get, and set with a TTL).
+
+Keys name the name servers asked and, for the sender, everything the sender checks test, so a
+changed setting is checked afresh. Inconclusive results are never stored: a lookup that failed
+now should be tried again next time. A cache outage only costs the lookups it would have saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from diagnostics.sender import SenderConfig
+from diagnostics.types import CheckResult, Outcome
+
+logger = logging.getLogger(__name__)
+
+CACHE_VERSION = "v1"
+
+
+def result_from_dict(data: dict[str, Any]) -> CheckResult:
+    """Rebuild a CheckResult from `CheckResult.as_dict()` (for the cross-run cache)."""
+    return CheckResult(
+        check=data["check"],
+        subject=data["subject"],
+        outcome=Outcome(data["outcome"]),
+        summary=data["summary"],
+        details=data["details"],
+        duration_ms=data["duration_ms"],
+    )
+
+
+def resolver_key(resolver: Any) -> str:
+    """A short key for the name servers a resolver asks (answers differ between them)."""
+    description = str(getattr(resolver, "description", "default"))
+    return hashlib.sha256(description.encode()).hexdigest()[:12]
+
+
+def sender_key(resolver_key: str, sender: SenderConfig) -> str:
+    return f"diagnostics:{CACHE_VERSION}:sender:{resolver_key}:{sender.fingerprint()}"
+
+
+def domain_key(resolver_key: str, domain: str) -> str:
+    # Memcached refuses keys over 250 characters; a domain name may have 253.
+    name = domain if len(domain) <= 120 else hashlib.sha256(domain.encode()).hexdigest()
+    return f"diagnostics:{CACHE_VERSION}:domain:{resolver_key}:{name}"
+
+
+def cached_results(cache: Any, key: str) -> list[CheckResult] | None:
+    """The results stored under `key`, or None (no cache, nothing stored, or the cache failed)."""
+    if cache is None:
+        return None
+    try:
+        cached = cache.get(key)
+        return [result_from_dict(r) for r in cached] if cached else None
+    except Exception:  # a cache outage or an old entry: check afresh
+        logger.warning("diagnostics cache read failed for %s", key, exc_info=True)
+        return None
+
+
+def store_results(cache: Any, key: str, results: list[CheckResult], ttl: int) -> None:
+    """Store `results` for `ttl` seconds, unless any is inconclusive or there is no cache."""
+    if cache is None or any(r.outcome is Outcome.INCONCLUSIVE for r in results):
+        return  # a lookup that failed now should be tried again next time
+    try:
+        cache.set(key, [r.as_dict() for r in results], ttl)
+    except Exception:
+        logger.warning("diagnostics cache write failed for %s", key, exc_info=True)
