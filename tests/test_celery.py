@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
 from django.core.cache import cache
@@ -92,6 +91,7 @@ def test_filing_queues_the_checks_and_a_worker_stores_the_verdicts(people, dns_s
         assert ticket.events.filter(kind=EventKind.CHECK_RUN).count() == 1
 
 
+@pytest.mark.timeout(30)  # filing must not hang retrying a broker that is down
 def test_with_the_broker_down_filing_still_works_and_the_run_waits(people, settings):
     from deliverytickets.celery import app
 
@@ -105,9 +105,7 @@ def test_with_the_broker_down_filing_still_works_and_the_run_waits(people, setti
     previous = {key: app.conf[key] for key in down}
     app.conf.update(down)
     try:
-        started = time.monotonic()
         ticket = file_ticket(people["state_admin"], "jane@ok.test")
-        assert time.monotonic() - started < 30
     finally:
         app.conf.update(previous)
         drop_connections()

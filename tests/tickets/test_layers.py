@@ -113,3 +113,39 @@ def test_a_transient_vendor_error_puts_the_call_back_in_the_queue(people, settin
     assert call.status == "failed" and "did not answer" in call.error
     address.refresh_from_db()
     assert address.status == AddressStatus.UNKNOWN  # nothing recorded half-way
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_the_vendor_answers(people, postmark_fake, settings):
+    from requests import Session
+
+    from tests.vendor_fakes import POSTMARK_TOKEN
+
+    settings.MAIL_VENDOR = "postmark"
+    settings.POSTMARK_API_URL = postmark_fake.url
+    settings.POSTMARK_SERVER_TOKEN = POSTMARK_TOKEN
+    postmark_fake.add_hard_bounce("jane@ok.test")
+    ticket = file_ticket(people["state_admin"], "jane@ok.test")
+    move(ticket, people["national"], "triage")
+    move(ticket, people["national"], "escalate")
+    address = ticket.addresses.get()
+    seen = []
+    original = Session.request
+
+    def observed(self, *args, **kwargs):
+        seen.append(transaction.get_connection().in_atomic_block)
+        return original(self, *args, **kwargs)
+
+    Session.request = observed
+    try:
+        call = services.vendor_call_request(
+            actor=people["liaison"], number=ticket.number, address_id=address.pk, action="lookup"
+        )
+    finally:
+        Session.request = original
+
+    call.refresh_from_db()
+    assert call.status == "done"
+    assert seen and not any(seen)  # the vendor was asked, and never from inside a transaction
+    address.refresh_from_db()
+    assert address.status == AddressStatus.SUPPRESSED

@@ -50,8 +50,8 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["get"])
     def addresses(self, request, number=None):
         """The ticket's affected addresses with the vendor's findings."""
-        ticket = self._ticket()
-        return Response(s.AddressSerializer(ticket.addresses.all(), many=True).data)
+        addresses = selectors.ticket_addresses(user=request.user, number=number)
+        return Response(s.AddressSerializer(addresses, many=True).data)
 
     @extend_schema(request=s.AddAddressesSerializer, responses=s.AddressSerializer(many=True))
     @addresses.mapping.post
@@ -71,8 +71,8 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["get"])
     def events(self, request, number=None):
         """The ticket's timeline, oldest first."""
-        ticket = self._ticket()
-        return Response(s.EventSerializer(ticket.events.select_related("actor"), many=True).data)
+        events = selectors.ticket_events(user=request.user, number=number)
+        return Response(s.EventSerializer(events, many=True).data)
 
     @extend_schema(request=s.CommentSerializer, responses={201: s.EventSerializer})
     @action(detail=True, methods=["post"])
@@ -89,8 +89,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["get"])
     def checks(self, request, number=None):
         """Diagnostic runs, newest first, with their check results and verdicts."""
-        ticket = self._ticket()
-        runs = ticket.diagnostic_runs.prefetch_related("results", "verdicts__address")[:10]
+        runs = selectors.ticket_runs(user=request.user, number=number)
         return Response(s.RunSerializer(runs, many=True).data)
 
     @extend_schema(request=None, responses={202: s.RunSerializer})

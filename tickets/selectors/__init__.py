@@ -1,6 +1,11 @@
 """Reads: the functions that fetch what pages, the API, exports and tasks show. Nothing writes."""
 
-from tickets.selectors.capabilities import Capabilities, ticket_capabilities
+from tickets.selectors.capabilities import (
+    AddressActions,
+    Capabilities,
+    address_actions,
+    ticket_capabilities,
+)
 from tickets.selectors.diagnosis import (
     diagnosis_summary,
     latest_run,
@@ -11,16 +16,28 @@ from tickets.selectors.diagnosis import (
     sender_health_pending,
 )
 from tickets.selectors.tickets import (
+    attachment_get_visible,
+    probe_by_token,
     statuses_owned_by,
+    ticket_addresses,
     ticket_detail,
+    ticket_events,
     ticket_get_visible,
     ticket_list_related,
+    ticket_runs,
     tickets_visible_to,
     tickets_waiting_on,
 )
 from tickets.selectors.vendor import vendor_calls_latest
 
 __all__ = [
+    "AddressActions",
+    "address_actions",
+    "attachment_get_visible",
+    "probe_by_token",
+    "ticket_addresses",
+    "ticket_events",
+    "ticket_runs",
     "Capabilities",
     "diagnosis_summary",
     "latest_run",

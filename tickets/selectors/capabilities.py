@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tickets.models import Status, Ticket
+from tickets.address_moves import ADDRESS_MOVES
+from tickets.models import AddressStatus, AffectedAddress, Status, Ticket
 from tickets.roles import Role, role_of
 from tickets.workflow import FILE_ROLES, Transition, transitions_from
 
@@ -58,4 +59,28 @@ def ticket_capabilities(user, ticket: Ticket, *, vendor_adapter=None) -> Capabil
         record_findings=with_vendor,
         vendor_lookup=with_vendor and bool(vendor_adapter and vendor_adapter.can_lookup),
         vendor_reactivate=with_vendor and bool(vendor_adapter and vendor_adapter.can_reactivate),
+    )
+
+
+@dataclass(frozen=True)
+class AddressActions:
+    """The buttons one address's row offers this user, by the address status table."""
+
+    send_probe: bool
+    record_finding: bool
+    mark_reactivated: bool
+    vendor_lookup: bool
+    vendor_reactivate: bool
+
+
+def address_actions(caps: Capabilities, address: AffectedAddress) -> AddressActions:
+    """What `caps` allows on one address, given the moves its status permits."""
+    findable = address.status in ADDRESS_MOVES["find_suppressed"].sources
+    reactivatable = address.status in ADDRESS_MOVES["reactivate"].sources
+    return AddressActions(
+        send_probe=caps.send_probe and address.status != AddressStatus.DELIVERY_CONFIRMED,
+        record_finding=caps.record_findings and findable,
+        mark_reactivated=caps.record_findings and reactivatable,
+        vendor_lookup=caps.vendor_lookup and findable,
+        vendor_reactivate=caps.vendor_reactivate and reactivatable,
     )

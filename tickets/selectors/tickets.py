@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 
-from tickets.models import AffectedAddress, Status, Ticket, TicketEvent
+from tickets.models import (
+    AffectedAddress,
+    Attachment,
+    DeliveryProbe,
+    DiagnosticRun,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 from tickets.roles import Role, role_of
 from tickets.workflow import ROLE_SIDE, STATUS_OWNER
 
@@ -76,3 +84,36 @@ def ticket_detail(*, user, number: str) -> Ticket:
         )
         .get(pk=ticket.pk)
     )
+
+
+def attachment_get_visible(*, user, number: str, attachment_id: int) -> Attachment:
+    """One attachment of a ticket the user may see; Http404 otherwise."""
+    ticket = ticket_get_visible(user=user, number=number)
+    attachment = Attachment.objects.filter(ticket=ticket, pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment
+
+
+def probe_by_token(token: str) -> DeliveryProbe:
+    """The probe a link's token names (the token is the credential); Http404 otherwise."""
+    probe = DeliveryProbe.objects.select_related("address").filter(token=token).first()
+    if probe is None:
+        raise Http404("This link is not valid.")
+    return probe
+
+
+def ticket_events(*, user, number: str) -> QuerySet[TicketEvent]:
+    """The ticket's timeline, oldest first, with who acted."""
+    return ticket_get_visible(user=user, number=number).events.select_related("actor")
+
+
+def ticket_addresses(*, user, number: str) -> QuerySet[AffectedAddress]:
+    """The ticket's affected addresses."""
+    return ticket_get_visible(user=user, number=number).addresses.all()
+
+
+def ticket_runs(*, user, number: str, limit: int = 10) -> QuerySet[DiagnosticRun]:
+    """The ticket's newest diagnostic runs with their results and verdicts."""
+    ticket = ticket_get_visible(user=user, number=number)
+    return ticket.diagnostic_runs.prefetch_related("results", "verdicts__address")[:limit]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,7 +12,7 @@ from tickets import selectors, services
 from tickets.forms import (
     FindingForm,
 )
-from tickets.models import DeliveryProbe, VendorCallAction
+from tickets.models import VendorCallAction
 from tickets.views.pages import rerender
 
 
@@ -68,9 +68,7 @@ def probe_landing(request: HttpRequest, token: str) -> HttpResponse:
     Confirmation takes a button press (POST): link scanners in mail gateways fetch every
     URL in a message, and a bare GET would "prove" deliveries nobody saw.
     """
-    probe = DeliveryProbe.objects.select_related("address").filter(token=token).first()
-    if probe is None:
-        raise Http404("This link is not valid.")
+    probe = selectors.probe_by_token(token)
     if request.method == "POST":
         probe = services.probe_confirm(token=token)
     return render(request, "tickets/probe.html", {"probe": probe})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,7 +14,6 @@ from tickets.forms import (
     AttachmentForm,
     BounceForm,
 )
-from tickets.models import Attachment
 from tickets.roles import Role, role_of
 from tickets.views.pages import rerender
 
@@ -23,7 +22,11 @@ from tickets.views.pages import rerender
 @require_POST
 def attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
     ticket = selectors.ticket_get_visible(user=request.user, number=number)
-    form = AttachmentForm(request.POST, request.FILES, addresses=ticket.addresses.all())
+    form = AttachmentForm(
+        request.POST,
+        request.FILES,
+        addresses=selectors.ticket_addresses(user=request.user, number=number),
+    )
     if form.is_valid():
         try:
             services.attachment_add(
@@ -43,10 +46,9 @@ def attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def attachment_download(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
-    ticket = selectors.ticket_get_visible(user=request.user, number=number)
-    attachment = Attachment.objects.filter(ticket=ticket, pk=attachment_id).first()
-    if attachment is None:
-        raise Http404("No such attachment.")
+    attachment = selectors.attachment_get_visible(
+        user=request.user, number=number, attachment_id=attachment_id
+    )
     # Always a download, never rendered inline: uploaded HTML must not run on our origin.
     return FileResponse(
         attachment.file.open("rb"),

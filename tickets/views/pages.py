@@ -21,7 +21,6 @@ from tickets.forms import (
     TicketFileForm,
     TransitionForm,
 )
-from tickets.models import AddressStatus
 from tickets.roles import role_of
 from tickets.workflow import (
     FILE_ROLES,
@@ -93,6 +92,7 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
     for address in addresses:
         address.needs_logs = address_needs_logs(address)
         address.vendor_call = vendor_calls.get(address.pk)
+        address.actions = selectors.address_actions(caps, address)
         if caps.record_findings:
             address.finding_form = (
                 failed_finding
@@ -112,7 +112,6 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
         "addresses": addresses,
         "vendor_api": services.vendor_adapter() if caps.record_findings else None,
         "vendor_pending": any(c.is_active for c in vendor_calls.values()),
-        "AddressStatus": AddressStatus,
         "diagnosis": selectors.diagnosis_summary(ticket=ticket, role=caps.role),
     }
     context.update(overrides)
