@@ -144,25 +144,27 @@ def address_needs_logs(address, *, now=None) -> bool:
     return now - address.suppressed_at <= timedelta(days=settings.VENDOR_LOG_WINDOW_DAYS)
 
 
+def addresses_owing_logs(ticket: Ticket, addresses=None) -> set[int]:
+    """Ids of addresses deactivated within the log window whose deactivation log is not in yet.
+
+    A log attached to one address covers it; a log attached to the whole ticket covers all.
+    """
+    logs = ticket.attachments.filter(kind=AttachmentKind.DEACTIVATION_LOG)
+    if logs.filter(address__isnull=True).exists():
+        return set()
+    logged = set(logs.values_list("address_id", flat=True))
+    addresses = ticket.addresses.all() if addresses is None else addresses
+    return {a.pk for a in addresses if address_needs_logs(a) and a.pk not in logged}
+
+
 def _reactivation_complete(ticket: Ticket, data: dict[str, Any]) -> list[str]:
     problems = _every_address_has_finding(ticket, data)
     addresses = list(ticket.addresses.all())
     still = [a.address for a in addresses if a.status == AddressStatus.SUPPRESSED]
     if still:
         problems.append("Still suppressed, not yet reactivated: " + ", ".join(still) + ".")
-    has_ticket_log = ticket.attachments.filter(
-        kind=AttachmentKind.DEACTIVATION_LOG, address__isnull=True
-    ).exists()
-    logged = set(
-        ticket.attachments.filter(
-            kind=AttachmentKind.DEACTIVATION_LOG, address__isnull=False
-        ).values_list("address_id", flat=True)
-    )
-    owed = [
-        a.address
-        for a in addresses
-        if a.reactivated_at and address_needs_logs(a) and a.pk not in logged and not has_ticket_log
-    ]
+    owing = addresses_owing_logs(ticket, addresses)
+    owed = [a.address for a in addresses if a.reactivated_at and a.pk in owing]
     if owed:
         problems.append(
             f"Deactivation logs are owed (deactivated within {settings.VENDOR_LOG_WINDOW_DAYS} "

@@ -214,23 +214,26 @@ def test_a_message_with_no_bounce_in_it_is_refused_plainly(client, people):
     assert not BounceEvent.objects.exists()
 
 
-def test_a_suppression_finding_feeds_the_next_run(people, django_capture_on_commit_callbacks):
+def test_a_suppression_finding_re_decides_the_verdict_at_once(
+    people, django_capture_on_commit_callbacks
+):
     ticket = filed(people, OK, django_capture_on_commit_callbacks)
     move(ticket, people["national"], "triage")
     move(ticket, people["national"], "escalate")
     address = ticket.addresses.get()
-    services.address_record_finding(
-        actor=people["liaison"],
-        number=ticket.number,
-        address_id=address.pk,
-        suppressed=True,
-        suppressed_at=timezone.now() - timedelta(days=3),
-        reason="hard bounce",
-        bounce_text="550 5.1.1 user unknown",
-    )
+    assert selectors.latest_verdicts(ticket)[address.pk].cause == "none_found"
     with django_capture_on_commit_callbacks(execute=True):
-        services.diagnosis_rerun(actor=people["national"], number=ticket.number)
+        services.address_record_finding(
+            actor=people["liaison"],
+            number=ticket.number,
+            address_id=address.pk,
+            suppressed=True,
+            suppressed_at=timezone.now() - timedelta(days=3),
+            reason="hard bounce",
+            bounce_text="550 5.1.1 user unknown",
+        )
 
+    assert ticket.diagnostic_runs.count() == 2  # the trail: the first verdict is kept
     verdict = selectors.latest_verdicts(ticket)[address.pk]
     assert verdict.cause == "hard_bounce_suppression" and verdict.owner == "vendor"
 

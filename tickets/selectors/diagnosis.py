@@ -108,7 +108,7 @@ def diagnosis_summary(*, ticket: Ticket, role) -> dict:
         if run_id == newest_run and check in SENDER_CHECKS
     ]
     suggested = None
-    if role == Role.NATIONAL_STAFF and items:
+    if role == Role.NATIONAL_STAFF and items and ticket.is_open:
         causes = {item["verdict"].cause for item in items}
         for cause, name in SUGGESTED_TRANSITION.items():
             transition = TRANSITIONS[name]
@@ -123,7 +123,21 @@ def diagnosis_summary(*, ticket: Ticket, role) -> dict:
         "verdicts": items,
         "sender_checks": sender_checks,
         "suggested": suggested,
+        "ended": None if ticket.is_open else _ending(ticket),
     }
+
+
+def _ending(ticket: Ticket) -> dict:
+    """How an ended ticket ended, for the page to say before the last verdicts."""
+    if ticket.cause or ticket.resolution:
+        how = " — ".join(p for p in (ticket.get_cause_display(), ticket.resolution) if p)
+    elif ticket.delivery_override_reason:
+        how = f"Confirmed by the state without proof of delivery: {ticket.delivery_override_reason}"
+    elif ticket.hard_bounce_prevention_affirmed:
+        how = "Delivery proven and confirmed by the state."
+    else:
+        how = "Withdrawn."
+    return {"status": ticket.get_status_display(), "since": ticket.status_changed_at, "how": how}
 
 
 def sender_health_latest() -> tuple[DiagnosticRun | None, list[CheckRecord]]:

@@ -142,6 +142,8 @@ def finding_record(
         },
         notify=False,
     )
+    # New evidence: the verdict is decided again with it (docs/diagnostics.md, "Evidence").
+    diagnosis_schedule(ticket=ticket, addresses=[address.address], requested_by=actor)
     return address
 
 
@@ -170,4 +172,5 @@ def reactivation_record(
         data={"address": address.address, "source": source},
         notify=False,
     )
+    diagnosis_schedule(ticket=ticket, addresses=[address.address], requested_by=actor)
     return address

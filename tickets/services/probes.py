@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.utils import timezone
 
 from tickets.models import OPEN_STATUSES, AddressStatus, DeliveryProbe, EventKind, Ticket
 from tickets.queue import queue_task_on_commit
 from tickets.roles import Role
 from tickets.services.common import bump, durable, lock_ticket, require_role
+from tickets.services.diagnosis import diagnosis_schedule
 from tickets.services.errors import WorkflowError
 from tickets.services.timeline import event_record
 from tickets.services.workflow import address_move
@@ -68,4 +70,30 @@ def probe_confirm(*, token: str) -> DeliveryProbe | None:
         text=f"{address.address} received the delivery probe.",
         data={"address": address.address, "probe": probe.pk},
     )
+    diagnosis_schedule(ticket=ticket, addresses=[address.address])
     return probe
+
+
+@durable
+def probe_flag_overdue(*, probe_id: int, now) -> bool:
+    """Note once that a probe went unconfirmed past its deadline; decide the verdict again."""
+    flagged = DeliveryProbe.objects.filter(
+        pk=probe_id, confirmed_at__isnull=True, overdue_noted_at__isnull=True
+    ).update(overdue_noted_at=now)
+    if not flagged:
+        return False
+    probe = DeliveryProbe.objects.select_related("address").get(pk=probe_id)
+    ticket = Ticket.objects.select_for_update().get(pk=probe.address.ticket_id)
+    event_record(
+        ticket=ticket,
+        actor=None,
+        kind=EventKind.REMINDER,
+        text=(
+            f"The delivery probe to {probe.address.address} was sent "
+            f"{settings.PROBE_CONFIRM_HOURS} hours ago and is not confirmed. The mail may "
+            "not have arrived (check quarantine), or the user has not looked. An alternate "
+            "mailbox is a safe workaround meanwhile: notifications carry no sensitive data."
+        ),
+    )
+    diagnosis_schedule(ticket=ticket, addresses=[probe.address.address])
+    return True

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tickets.models import OPEN_STATUSES, DeliveryProbe, EventKind, Status, Ticket, TicketEvent
 from tickets.queue import send_task
 from tickets.services.errors import WorkflowError
+from tickets.services.probes import probe_flag_overdue
 from tickets.services.recurrence import recurrence_check_address, recurrence_due
 from tickets.services.timeline import ticket_note
 from tickets.services.workflow import ticket_transition
@@ -70,26 +71,8 @@ def probes_flag_overdue(*, now: datetime | None = None) -> int:
         overdue_noted_at__isnull=True,
         sent_at__lt=now - timedelta(hours=settings.PROBE_CONFIRM_HOURS),
         address__ticket__status__in=OPEN_STATUSES,
-    ).select_related("address__ticket")
-    count = 0
-    for probe in overdue:
-        # Marked first: a crash between the two leaves a probe unflagged, never flagged twice.
-        if not DeliveryProbe.objects.filter(pk=probe.pk, overdue_noted_at__isnull=True).update(
-            overdue_noted_at=now
-        ):
-            continue
-        ticket_note(
-            ticket=probe.address.ticket,
-            kind=EventKind.REMINDER,
-            text=(
-                f"The delivery probe to {probe.address.address} was sent "
-                f"{settings.PROBE_CONFIRM_HOURS} hours ago and is not confirmed. The mail may "
-                "not have arrived (check quarantine), or the user has not looked. An alternate "
-                "mailbox is a safe workaround meanwhile: notifications carry no sensitive data."
-            ),
-        )
-        count += 1
-    return count
+    ).values_list("pk", flat=True)
+    return sum(probe_flag_overdue(probe_id=probe_id, now=now) for probe_id in overdue)
 
 
 def events_resend_unnotified(*, now: datetime | None = None) -> int:

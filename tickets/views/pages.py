@@ -28,7 +28,7 @@ from tickets.workflow import (
     SIDE_LABELS,
     STATUS_OWNER,
     TRANSITIONS,
-    address_needs_logs,
+    addresses_owing_logs,
 )
 
 PAGE_SIZE = 25
@@ -89,8 +89,9 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
     vendor_calls = selectors.vendor_calls_latest(ticket)
     failed_finding = overrides.pop("finding_form", None)
     failed_address_id = overrides.pop("finding_address_id", None)
+    owing_logs = addresses_owing_logs(ticket, addresses) if ticket.is_open else set()
     for address in addresses:
-        address.needs_logs = address_needs_logs(address)
+        address.needs_logs = address.pk in owing_logs
         address.vendor_call = vendor_calls.get(address.pk)
         address.actions = selectors.address_actions(caps, address)
         if caps.record_findings:
