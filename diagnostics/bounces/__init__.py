@@ -5,7 +5,9 @@ reason, so this is a reader of our own on the standard library ``email`` package
 RFC 3464 delivery status notifications, RFC 5965 (ARF) feedback reports, Microsoft JMRP
 complaints, Amazon SES JSON notifications, RFC 3834 automatic replies and the readable notices of
 the common MTAs and providers (Postfix, Exim, Sendmail, qmail, Courier, Exchange / Office 365,
-Gmail, Yahoo, Domino, OpenSMTPD, ...). See docs/bounces.md for what it reads and how well.
+Gmail, Yahoo, Domino, OpenSMTPD, ...). Reasons are decided by the report's format, the RFC 3463
+status, the SMTP step and reply code before any phrase, with the reference analyser's (Sisimai's)
+published reason definitions. See docs/bounces.md for what it reads and how well.
 """
 
 from diagnostics.bounces.parse import BounceRecipient, parse_bounce

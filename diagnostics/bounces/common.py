@@ -29,6 +29,12 @@ ADDRESS_RE = re.compile(
 
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 
+# Host names as servers quote them ("mx.spam.example", "host mx1.virus.test[192.0.2.7]").
+_HOST_RE = re.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[\w-]*[a-z0-9])?\.)+[a-z]{2,63}(?![\w.-])", re.I)
+# Labels and quoting that cling to an address in free text: "SMTP=jo@x", "'jo@x'", "<jo@x>.".
+_ADDRESS_PREFIX_RE = re.compile(r"^(?:(?:smtp|rfc822|mailto|x400|ex)\s*[:=;]\s*)+", re.I)
+_ADDRESS_EDGE_CHARS = "\"'`<>[](){}.,;:!?*|=/\\ \t"
+
 # What a reporting MTA tells us it was doing when the remote end said no.
 _COMMAND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -53,9 +59,10 @@ _COMMAND_CONTEXT_RE = re.compile(
     r"|(does not like recipient|failed after I sent the message|refused to talk to me)",
     re.I,
 )
-_TRANSCRIPT_COMMAND_RE = re.compile(
-    r"^\s*(?:>>>|In:)\s*(RCPT TO|MAIL FROM|DATA|HELO|EHLO)\b", re.I | re.MULTILINE
-)
+# A session transcript (Sendmail, Courier, qmail-style): ">>> COMMAND", "<<< reply".
+_TRANSCRIPT_SENT_RE = re.compile(r"^\s*(?:>>>|In:)\s*(RCPT TO|MAIL FROM|DATA|HELO|EHLO|\.)", re.I)
+_TRANSCRIPT_REPLY_RE = re.compile(r"^\s*(?:<<<|Out:)\s*([245])\d\d\b")
+_TRANSCRIPT_SESSION_RE = re.compile(r"^\s*\.\.\. while talking to ", re.I)
 
 
 @dataclass
@@ -71,6 +78,26 @@ class Draft:
     command: str = ""
     context: str = ""
     reason_hint: str = ""
+
+
+def clean_address(address: str) -> str:
+    """An address as a person would write it: no "SMTP=" label, quotes, brackets or final dot."""
+    address = address.strip().strip(_ADDRESS_EDGE_CHARS)
+    previous = None
+    while previous != address:
+        previous = address
+        address = _ADDRESS_PREFIX_RE.sub("", address).strip(_ADDRESS_EDGE_CHARS)
+    return address if "@" in address else ""
+
+
+def mask_addresses(text: str) -> str:
+    """The text with each e-mail address replaced by a neutral one, so no phrase matches inside."""
+    return ADDRESS_RE.sub("x@x.x", text)
+
+
+def mask_hosts(text: str) -> str:
+    """The text with host names replaced by a neutral one ("mx.virus.test" says nothing)."""
+    return _HOST_RE.sub("host.invalid", text)
 
 
 def header_text(message: Message, name: str) -> str:
@@ -103,16 +130,32 @@ def unique_addresses(addresses: Iterable[str]) -> list[str]:
 
 def find_command(text: str) -> str:
     """Return the SMTP step a failure answered (RCPT, MAIL, DATA, HELO, CONN), or ""."""
+    transcript = _transcript_command(text)
+    # Notices wrap "(in reply to RCPT TO\n    command)" anywhere; read them as one line.
+    text = " ".join(text.split())
     for match in _COMMAND_CONTEXT_RE.finditer(text):
         phrase = next(group for group in match.groups() if group)
         command = _command_from_phrase(phrase)
         if command:
             return command
-    transcript = _TRANSCRIPT_COMMAND_RE.findall(text)
-    if transcript:
-        # In a transcript the last command sent before the failure is the one that failed.
-        return _command_from_phrase(transcript[-1])
-    return ""
+    return transcript
+
+
+def _transcript_command(text: str) -> str:
+    """The step the first failure reply of a transcript answered ("CONN" before any command)."""
+    sent, in_session = "", False
+    for line in text.splitlines():
+        if _TRANSCRIPT_SESSION_RE.match(line):
+            sent, in_session = "", True
+            continue
+        command = _TRANSCRIPT_SENT_RE.match(line)
+        if command:
+            sent, in_session = command.group(1), True
+            continue
+        reply = _TRANSCRIPT_REPLY_RE.match(line)
+        if reply and reply.group(1) in "45" and in_session:
+            return "DATA" if sent == "." else (_command_from_phrase(sent) if sent else "CONN")
+    return _command_from_phrase(sent) if sent and sent != "." else ("DATA" if sent else "")
 
 
 def _command_from_phrase(phrase: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from email.message import Message
-from email.utils import getaddresses
 
 from diagnostics.bounces.common import (
     ADDRESS_RE,
@@ -23,7 +22,7 @@ from diagnostics.bounces.common import (
     squeeze,
     unique_addresses,
 )
-from diagnostics.bounces.reasons import reason_for_phrase
+from diagnostics.bounces.reasons import has_known_phrase
 from diagnostics.bounces.rfc3464 import part_text
 
 # Where the notice ends and the returned message (or a machine-readable copy) begins.
@@ -108,9 +107,11 @@ def looks_like_bounce(message: Message, notice: str) -> bool:
     return bool(_BOUNCE_TEXT_RE.search(notice))
 
 
-def notice_text(message: Message) -> str:
+def notice_text(message: Message, *, first_part: str | None = None) -> str:
     """Return the readable notice of a report, without the original message it returns."""
-    text = first_text_part(message)[:_NOTICE_MAX_CHARS]
+    if first_part is None:
+        first_part = first_text_part(message)
+    text = first_part[:_NOTICE_MAX_CHARS]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if re.search(r"^>\s?(?:Final-Recipient|Reporting-MTA|Status)\s*:", text, re.I | re.MULTILINE):
         # A bounce forwarded by a person: drop one level of quoting.
@@ -229,8 +230,8 @@ def scan(message: Message, notice: str) -> list[Draft]:
 
 def _own_addresses(message: Message) -> set[str]:
     """The report's own sender and addressee: the daemon and the original sender."""
-    values = [str(message.get(name, "")) for name in ("From", "To", "Reply-To", "Sender")]
-    return {address.lower() for _, address in getaddresses(values) if "@" in address}
+    values = " ".join(str(message.get(name, "")) for name in ("From", "To", "Reply-To", "Sender"))
+    return {match.group().lower() for match in ADDRESS_RE.finditer(values)}
 
 
 def _failed_recipients_header(message: Message) -> list[str]:
@@ -256,7 +257,9 @@ class _Mentions:
     @staticmethod
     def _is_recipient(address: str, before: str) -> bool:
         local_part = address.split("@", 1)[0].lower()
-        if local_part in _ROLE_LOCAL_PARTS:
+        if local_part in _ROLE_LOCAL_PARTS and not re.fullmatch(r"[\s*>\-<\"']*", before):
+            # "postmaster@" in passing is a contact; heading a line of the list it is a recipient
+            # (a bounce for postmaster@ a host that does not exist).
             return False
         if re.match(r"[0-9a-f-]{30,}$", local_part):
             return False  # a message or queue identifier that happens to contain "@"
@@ -306,8 +309,8 @@ def _block_for(recipient: str, lines: list[str], mentions: _Mentions) -> str:
 
 
 def _heads_its_line(recipient: str, block: str) -> bool:
-    first_line = block.split("\n", 1)[0]
-    return bool(re.match(rf"[\s*\-]*<?{re.escape(recipient)}\b", first_line, re.I))
+    first_line = block.split("\n", 1)[0].lstrip(" \t*-").lower()
+    return first_line.removeprefix("<").startswith(recipient.lower())
 
 
 def _is_strong(line: str) -> bool:
@@ -316,18 +319,22 @@ def _is_strong(line: str) -> bool:
         return True
     if any(m.group(1) in "45" for m in STATUS_RE.finditer(line)):
         return True
-    return bool(reason_for_phrase(line))
+    return has_known_phrase(line)
 
 
 def _diagnostic_from(block: str, recipient: str) -> str:
     text = squeeze(re.sub(r"[-=_*#~]{4,}", " ", _without_boilerplate(block)))
     # The address heading the paragraph adds nothing; inside a server's reply it stays.
-    heading = re.compile(
-        rf"^[\s*\-]*<?{re.escape(recipient)}>?\s*:?\s*|<?{re.escape(recipient)}>?:?\s*$", re.I
-    )
-    head = heading.search(text[: len(recipient) + 80])
-    if head:
-        text = text[: head.start()] + " " + text[head.end() :]
+    lowered, address = text.lower(), recipient.lower()
+    start = len(lowered) - len(lowered.lstrip(" *-"))
+    start += lowered.startswith("<", start)
+    if lowered.startswith(address, start):
+        end = start + len(address)
+        end += lowered.startswith(">", end)
+        return text[end:].lstrip(" :").strip()
+    if lowered.rstrip(" :>").endswith(address):
+        cut = lowered.rstrip(" :>").rfind(address)
+        return text[: cut - lowered[:cut].endswith("<")].strip()
     return text.strip()
 
 

@@ -10,8 +10,15 @@ from email import policy
 from email.message import Message
 
 from diagnostics.bounces import heuristics, notifications, rfc3464
-from diagnostics.bounces.common import Draft, find_command, find_reply_code, find_status, squeeze
-from diagnostics.bounces.common import is_generic_status as _is_generic
+from diagnostics.bounces.common import (
+    Draft,
+    clean_address,
+    find_command,
+    find_reply_code,
+    find_status,
+    squeeze,
+)
+from diagnostics.bounces.mta_messages import mta_reason
 from diagnostics.bounces.reasons import bounce_class_for, classify, is_hard_bounce
 
 logger = logging.getLogger(__name__)
@@ -49,7 +56,7 @@ def parse_bounce(raw: bytes | str) -> list[BounceRecipient]:
         results: list[BounceRecipient] = []
         for chunk in _split_mbox(data):
             message = email.message_from_bytes(chunk, policy=policy.compat32)
-            results.extend(_finish(draft) for draft in _drafts(message))
+            results.extend(_finish(draft) for draft in _unique(_drafts(message)))
         return results
     except Exception:
         # Pasted text can be anything; a bounce we cannot read must not break the page.
@@ -66,14 +73,15 @@ def _split_mbox(data: bytes) -> list[bytes]:
 
 def _drafts(message: Message, *, depth: int = 0) -> list[Draft]:
     """The per-recipient findings, from the most to the least structured format present."""
-    notice = heuristics.notice_text(message)
+    first_part = heuristics.first_text_part(message)
+    notice = heuristics.notice_text(message, first_part=first_part)
     feedback = rfc3464.feedback_drafts(message, notice=notice)
     if feedback:
         return feedback
     jmrp = notifications.microsoft_jmrp_drafts(message, notice)
     if jmrp:
         return jmrp
-    ses = notifications.ses_notification_drafts(heuristics.first_text_part(message))
+    ses = notifications.ses_notification_drafts(first_part)
     if ses:
         return ses
     dsn = rfc3464.delivery_status_drafts(message)
@@ -119,12 +127,27 @@ def _enrich(dsn: list[Draft], scanned: list[Draft]) -> list[Draft]:
     return [draft for draft in dsn if draft.recipient]
 
 
+def _unique(drafts: list[Draft]) -> list[Draft]:
+    """Recipients cleaned of labels and quotes, each reported once (its first, fullest entry)."""
+    seen: dict[str, Draft] = {}
+    for draft in drafts:
+        draft.recipient = clean_address(draft.recipient)
+        key = draft.recipient.lower()
+        if key in seen and key:
+            kept = seen[key]
+            kept.diagnostic = kept.diagnostic or draft.diagnostic
+            kept.status = kept.status or draft.status
+            continue
+        seen[key] = draft
+    return list(seen.values())
+
+
 def _finish(draft: Draft) -> BounceRecipient:
     diagnostic = draft.diagnostic or draft.status_comment
     status = _best_status(draft.status, diagnostic)
     reply_code = find_reply_code(diagnostic)
     command = draft.command or find_command(diagnostic)
-    reason = draft.reason_hint or classify(
+    reason = classify(
         diagnostic=diagnostic,
         status=status,
         reply_code=reply_code,
@@ -132,6 +155,7 @@ def _finish(draft: Draft) -> BounceRecipient:
         command=command,
         diagnostic_type=draft.diagnostic_type,
         context=draft.context,
+        preset=draft.reason_hint or mta_reason(diagnostic),
     )
     if not status and not reply_code and draft.context:
         # A notice that gives one reason for all its recipients (qmail, MailMarshal) carries the
@@ -159,10 +183,10 @@ def _specific_comment(comment: str) -> str:
 
 
 def _best_status(reported: str, diagnostic: str) -> str:
-    """The DSN Status unless it is X.0.0 and the server's own reply is more precise."""
+    """The remote server's own precise code (X.Y.Z, no zero) over the reporting MTA's Status."""
     found = find_status(diagnostic)
-    if not reported:
+    if re.fullmatch(r"[45]\.[1-9]\.[1-9]", found):
         return found
-    if reported.endswith(".0.0") and found and not _is_generic(found):
+    if found and (not reported or reported.endswith(".0.0")) and not found.endswith(".0.0"):
         return found
-    return reported
+    return reported or found

@@ -1,8 +1,9 @@
 """Well-known diagnostic phrases, one table per bounce reason.
 
 Collected from the texts MTAs and mailbox providers put in their replies (Postfix, Exim,
-Sendmail, Exchange, Gmail, Yahoo, Microsoft, ...). Patterns are case-insensitive and matched
-against the diagnostic with SMTP reply and enhanced status codes taken out.
+Sendmail, Exchange, Gmail, Yahoo, Microsoft, ...). Patterns are written in any case but
+compiled in lower case, and matched against lower-cased text with e-mail addresses and host
+names taken out (matching without IGNORECASE is about three times faster).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import re
 
 
-def _phrases(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+def phrases_re(*patterns: str) -> re.Pattern[str]:
+    """One lower-case pattern for a list of phrases; search it in lower-cased text."""
+    joined = "|".join(f"(?:{pattern})" for pattern in patterns)
+    # Lower every letter but the escapes: "\S" and "\W" keep their meaning.
+    return re.compile(re.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), joined))
 
 
 # Ordered: the first reason whose phrases match wins, so the narrow readings come before the
@@ -19,7 +23,7 @@ def _phrases(*patterns: str) -> re.Pattern[str]:
 PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "expired",
-        _phrases(
+        phrases_re(
             r"retry time(?:out)? (?:exceeded|expired|reached)",
             r"message (?:has )?expired",
             r"envelope expired",
@@ -36,7 +40,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "mailboxfull",
-        _phrases(
+        phrases_re(
             r"mail ?box (?:is |was )?(?:full|over ?quota|exceeds?)",
             r"quota (?:exceeded|full)",
             r"over ?quota",
@@ -54,14 +58,14 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "exceedlimit",
-        _phrases(
+        phrases_re(
             r"message length exceeds administrative limit",
             r"exceeds? (?:the )?(?:per[- ])?(?:mailbox|recipient) (?:message )?size limit",
         ),
     ),
     (
         "mesgtoobig",
-        _phrases(
+        phrases_re(
             r"message (?:is |was )?too (?:big|large|long)",
             r"message size exceeds",
             r"size limit (?:exceeded|reached)",
@@ -74,7 +78,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "suspend",
-        _phrases(
+        phrases_re(
             r"\b(?:user|account|mail ?box|recipient)\b[^.]{0,60}?"
             r"\b(?:is|has been|was|temporar(?:il)?y)\s+(?:temporar(?:il)?y\s+)?"
             r"(?:disabled|suspended|inactive|locked|frozen|deactivated|discontinued)",
@@ -85,7 +89,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "hasmoved",
-        _phrases(
+        phrases_re(
             r"no longer (?:on (?:this )?server|valid|available|active|in use|with us|at this)",
             r"mailbox (?:has )?moved",
             r"address (?:has )?changed",
@@ -95,7 +99,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "notaccept",
-        _phrases(
+        phrases_re(
             r"null mx",
             r"does not accept (?:e-?mail|mail|messages)",
             r"doesn'?t (?:receive|accept) (?:e-?mail|mail)",
@@ -105,7 +109,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "toomanyconn",
-        _phrases(
+        phrases_re(
             r"too many (?:connections|recipients|concurrent|sessions|simultaneous)",
             r"frequency limit",
             r"rate limit",
@@ -116,7 +120,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "policyviolation",
-        _phrases(
+        phrases_re(
             r"\bdmarc\b",
             r"policy reasons",
             r"policy violation",
@@ -130,7 +134,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "securityerror",
-        _phrases(
+        phrases_re(
             r"authentication (?:is )?(?:required|failed|needed|credentials)",
             r"unauthenticated",
             r"authentication checks? (?:failed|did not pass)",
@@ -147,7 +151,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "rejected",
-        _phrases(
+        phrases_re(
             r"sender (?:address |domain )?"
             r"(?:rejected|refused|denied|not allowed|invalid|unknown|blocked)",
             r"sender verif\w* failed",
@@ -161,7 +165,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "hostunknown",
-        _phrases(
+        phrases_re(
             r"host unknown",
             r"unknown host",
             r"host (?:or domain name )?not found",
@@ -183,7 +187,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "blocked",
-        _phrases(
+        phrases_re(
             r"blocked using",
             r"client host (?:\S+ )?(?:rejected|blocked)",
             r"\bblack ?list",
@@ -212,7 +216,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "norelaying",
-        _phrases(
+        phrases_re(
             r"relay(?:ing)? (?:access )?denied",
             r"relay(?:ing)? not (?:permitted|allowed)",
             r"not permitted to relay",
@@ -225,7 +229,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "virusdetected",
-        _phrases(
+        phrases_re(
             r"\bvirus",
             r"malware",
             r"\binfected\b",
@@ -235,7 +239,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "spamdetected",
-        _phrases(
+        phrases_re(
             r"(?:detected|identified|considered|classified|marked|flagged|scored|rejected) as spam",
             r"looks like spam",
             r"spam (?:content|message|detected|score|filter|signature)",
@@ -250,7 +254,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "userunknown",
-        _phrases(
+        phrases_re(
             r"user unknown",
             r"unknown user",
             r"unknown (?:local[- ]?part|recipient|mailbox|account|alias)",
@@ -274,10 +278,10 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"address unknown",
         ),
     ),
-    ("filtered", _phrases(r"message filtered", r"content filter", r"filtered by")),
+    ("filtered", phrases_re(r"message filtered", r"content filter", r"filtered by")),
     (
         "networkerror",
-        _phrases(
+        phrases_re(
             r"no route to host",
             r"network (?:is )?unreachable",
             r"host unreachable",
@@ -296,11 +300,11 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "systemfull",
-        _phrases(r"insufficient system storage", r"system (?:is )?full", r"out of disk"),
+        phrases_re(r"insufficient system storage", r"system (?:is )?full", r"out of disk"),
     ),
     (
         "systemerror",
-        _phrases(
+        phrases_re(
             r"system error",
             r"internal (?:server )?error",
             r"local error",
@@ -315,7 +319,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "mailererror",
-        _phrases(
+        phrases_re(
             r"mailer error",
             r"command output",
             r"\bprocmail\b",
@@ -325,7 +329,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "syntaxerror",
-        _phrases(
+        phrases_re(
             r"syntax error",
             r"improper sequence",
             r"bad sequence",
@@ -336,7 +340,7 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "contenterror",
-        _phrases(
+        phrases_re(
             r"header (?:syntax )?error",
             r"invalid header",
             r"malformed (?:message|header|mime)",
@@ -345,16 +349,5 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 
-# Generic refusals that usually mean the mailbox is not there, unless a specific status code
-# says otherwise ("Recipient address rejected: Delivery not authorized" with 5.7.1).
-WEAK_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "userunknown",
-        _phrases(
-            r"recipient (?:address )?rejected",
-            r"mailbox (?:is )?unavailable",
-            r"address rejected",
-            r"invalid (?:e-?mail )?address",
-        ),
-    ),
-)
+# Every phrase at once: whether a line says anything we know, in one search.
+ANY_PHRASE_RE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PHRASES))

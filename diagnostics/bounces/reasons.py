@@ -1,28 +1,35 @@
-"""Why a recipient failed: reason, hard-bounce flag and helpdesk class.
+"""Why a recipient failed: reason, permanent/temporary flag and helpdesk class.
 
-The reason names are Sisimai's vocabulary (https://libsisimai.org/en/reason/), so our readings can
-be compared with its labels; the rules are our own. Evidence is weighed in this order:
+The reason names and their definitions are Sisimai's (https://libsisimai.org/en/reason/), so our
+readings can be compared with its labels. Evidence is weighed in this order:
 
-1. a success status or action -> ``delivered``; a local delivery program failed
-   (``Diagnostic-Code: X-Unix``) -> ``mailererror``;
-2. a well-known diagnostic phrase (mailbox full, user unknown, DMARC policy, blocked using ...);
-3. the SMTP step that failed: a refusal at MAIL FROM is about the sender (``rejected``), one at
-   the greeting or HELO about the sending host (``blocked``);
-4. the RFC 3463 enhanced status code, exact code first, then its subject (X.6 media, X.7 security);
-5. generic refusals ("Recipient address rejected") -> ``userunknown``; a DSN ``Action: delayed``
-   -> ``expired``; a 50x reply -> ``syntaxerror``; 551 -> ``hasmoved``;
-6. the phrases again, on the text around the recipient (a reason stated once for a list);
-7. otherwise ``onhold`` when the server said something we cannot place, ``undefined`` when not.
+1. the report itself: a success status or action -> ``delivered``; ``Diagnostic-Code: X-Unix``
+   with no status that names a reason -> ``mailererror``; a reading the format fixed (a
+   complaint, an auto-reply, or an MTA's own words such as Exim's "retry timeout exceeded")
+   when it is final;
+2. the RFC 3463 status code, the SMTP step the server answered and the reply code, checked
+   reason by reason in a fixed order (``reference.FIRST_PASS``): a status that names a reason
+   holds unless the server's words contradict it; some readings need a step ("user unknown" is
+   about the address only in answer to RCPT TO; a filter or spam verdict only comes after DATA);
+3. the published phrases of each reason (``reference.SECOND_PASS``), then the status class
+   (X.6 content, X.7 security), a 50x reply (syntax), ``Action: delayed`` (expired), a refused
+   HELO (blocked);
+4. our own phrase table and the SMTP step alone (MAIL FROM refused: the sender, ``rejected``;
+   greeting refused: the sending host, ``blocked``), for what the reference leaves unread;
+5. otherwise ``onhold`` when the server said something we cannot place, ``undefined`` when not.
 
-"User unknown" answered to RCPT TO, or with an addressing code (X.1.x), is ``userunknown``; the
-same words after DATA or with a mailbox-status code (X.2.x) come from a filter: ``filtered``.
+Phrases are only ever matched on the diagnostic with e-mail addresses taken out, so a local part
+such as ``virusdetected@`` never decides a reason; our own table also ignores host names.
 """
 
 from __future__ import annotations
 
 import re
 
-from diagnostics.bounces.phrases import PHRASES, WEAK_PHRASES
+from diagnostics.bounces import reference
+from diagnostics.bounces.common import mask_addresses, mask_hosts
+from diagnostics.bounces.phrases import ANY_PHRASE_RE, PHRASES
+from diagnostics.types import BounceClass
 
 REASONS: tuple[str, ...] = (
     "userunknown", "blocked", "mailboxfull", "filtered", "expired", "rejected",
@@ -32,18 +39,13 @@ REASONS: tuple[str, ...] = (
     "syntaxerror", "contenterror", "systemfull", "virusdetected", "exceedlimit",
 )  # fmt: skip
 
-BOUNCE_CLASSES: tuple[str, ...] = (
-    "hard", "soft", "policy_block", "spam_block", "complaint", "delivered", "unknown",
-)  # fmt: skip
+BOUNCE_CLASSES: tuple[str, ...] = tuple(str(value) for value in BounceClass)
 
 # Permanent by nature: the address or its domain is gone, so mailing it again only hurts.
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
-
-# The recipient's filters judged the message or the sending host unwanted (state IT can
-# release or allow-list).
+# The recipient's filters judged the message or the sending host unwanted.
 SPAM_BLOCK_REASONS = frozenset({"spamdetected", "virusdetected", "blocked", "filtered"})
-# The recipient's rules refuse mail like ours whatever its content: authentication, DMARC,
-# sender address, relaying, message format (the sending side has to change something).
+# The recipient's rules refuse mail like ours whatever its content (the sender must change).
 POLICY_BLOCK_REASONS = frozenset(
     {"policyviolation", "securityerror", "rejected", "norelaying", "contenterror"}
 )
@@ -55,96 +57,71 @@ SOFT_REASONS = frozenset(
     }
 )  # fmt: skip
 
+_BEFORE_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
+_GREETING = frozenset({"CONN", "EHLO", "HELO"})
+_SYNTAX_REPLY_RE = re.compile(r"[45]0[0-7]\Z")
+_CODES_RE = re.compile(
+    r"(?<![\w.])(?:[245]\d\d[ -]|[245]\d\d$)|(?<![\w.])#?[245]\.\d{1,3}\.\d{1,3}\b"
+)
+_REFUSED_RECIPIENT_RE = re.compile(
+    r"recipient (?:address )?rejected|address rejected|mailbox (?:is )?unavailable", re.I
+)
+# Evidence that outranks a "user unknown" status: the same words also describe these.
+_NOT_USER_UNKNOWN = ("norelaying", "blocked", "mailboxfull", "hasmoved", "rejected", "notaccept")
+# Servers put the reason up front; past a few kilobytes it is a pasted message, not a reply.
+_TEXT_WINDOW = 8000
+
 
 def bounce_class_for(reason: str, hard_bounce: bool) -> str:
     """Return the helpdesk class (one of BOUNCE_CLASSES) for a reason and hard-bounce flag."""
     if reason == "feedback":
-        return "complaint"
+        return str(BounceClass.COMPLAINT)
     if reason in ("delivered", "vacation"):
         # An auto-reply proves the mailbox received the message.
-        return "delivered"
+        return str(BounceClass.DELIVERED)
     if hard_bounce:
-        return "hard"
+        return str(BounceClass.HARD)
     if reason in SPAM_BLOCK_REASONS:
-        return "spam_block"
+        return str(BounceClass.SPAM_BLOCK)
     if reason in POLICY_BLOCK_REASONS:
-        return "policy_block"
+        return str(BounceClass.POLICY_BLOCK)
     if reason in SOFT_REASONS:
-        return "soft"
-    return "unknown"
+        return str(BounceClass.SOFT)
+    return str(BounceClass.UNKNOWN)
 
 
 def is_hard_bounce(reason: str, *, status: str = "", reply_code: str = "") -> bool:
-    """True when the reason means the address should not be mailed again."""
+    """True when the reason means the address should not be mailed again (permanent)."""
     if reason in HARD_REASONS:
         return True
     if reason == "notaccept":
         # A null MX is final; a domain that is only temporarily not accepting mail is not.
-        code = status or reply_code
-        return not code.startswith("4")
+        return not (status or reply_code).startswith("4")
     return False
-
-
-_USER_STATUS = frozenset({"1.0", "1.1", "1.3"})
-
-# Exact codes (subject.detail) read the same for 4.X.X and 5.X.X unless overridden per class.
-_STATUS_REASONS: dict[str, str] = {
-    "1.1": "userunknown", "1.2": "hostunknown", "1.3": "userunknown", "1.4": "filtered",
-    "1.6": "hasmoved", "1.7": "rejected", "1.8": "rejected", "1.9": "systemerror",
-    "1.10": "notaccept", "2.2": "mailboxfull", "2.3": "exceedlimit", "2.4": "filtered",
-    "3.1": "systemfull", "3.2": "notaccept", "3.3": "systemerror", "3.4": "mesgtoobig",
-    "3.5": "systemerror", "4.2": "networkerror", "4.3": "systemerror", "4.4": "networkerror",
-    "4.5": "systemfull", "4.6": "networkerror", "4.7": "expired", "4.8": "networkerror",
-    "5.2": "syntaxerror", "5.3": "toomanyconn", "5.4": "systemerror", "5.5": "systemerror",
-    "5.6": "syntaxerror", "6.0": "contenterror", "7.13": "suspend", "7.16": "mesgtoobig",
-    "7.17": "hasmoved", "7.18": "hasmoved", "7.25": "blocked", "7.27": "notaccept",
-}  # fmt: skip
-_STATUS_REASONS_BY_CLASS: dict[str, dict[str, str]] = {
-    # A temporary "not authorised" is how greylisting and reputation throttles answer.
-    "4": {"1.1": "userunknown", "2.1": "suspend", "4.1": "expired", "5.3": "systemerror",
-          "7.1": "blocked", "7.2": "blocked"},
-    "5": {"1.0": "userunknown", "2.0": "filtered", "2.1": "filtered", "3.0": "systemerror",
-          "4.0": "networkerror", "4.4": "hostunknown", "7.0": "securityerror"},
-}  # fmt: skip
-_SUBJECT_REASONS = {"6": "contenterror", "7": "securityerror"}
-
-_REPLY_REASONS = {
-    "500": "syntaxerror", "501": "syntaxerror", "502": "syntaxerror", "503": "syntaxerror",
-    "504": "syntaxerror", "551": "hasmoved",
-}  # fmt: skip
 
 
 def reason_for_status(status: str) -> str:
     """Return the reason an RFC 3463 enhanced status code stands for, or ""."""
-    parts = status.split(".")
-    if len(parts) != 3:
-        return ""
-    klass, subject, detail = parts
-    key = f"{subject}.{detail}"
-    if klass == "2":
+    if status.startswith("2."):
         return "delivered"
-    by_class = _STATUS_REASONS_BY_CLASS.get(klass, {})
-    return by_class.get(key) or _STATUS_REASONS.get(key) or _SUBJECT_REASONS.get(subject, "")
+    return reference.status_name(status)
 
 
-# Multi-line replies folded onto one line repeat their codes mid-sentence ("Messages with
-# multiple 550 5.7.1 addresses in From:"); phrases are matched with the codes taken out.
-_CODES_RE = re.compile(
-    r"(?<![\w.])(?:[245]\d\d[ -]|[245]\d\d$)|(?<![\w.])#?[245]\.\d{1,3}\.\d{1,3}\b"
-)
-# Servers put the reason up front; past a few kilobytes it is a pasted message, not a reply.
-_PHRASE_WINDOW = 8000
-
-
-def reason_for_phrase(
-    text: str, *, phrases: tuple[tuple[str, re.Pattern[str]], ...] = PHRASES
-) -> str:
-    """Return the first reason whose well-known phrases occur in a text, or ""."""
-    text = " ".join(_CODES_RE.sub(" ", text[:_PHRASE_WINDOW]).split())
-    for reason, pattern in phrases:
+def reason_for_phrase(text: str) -> str:
+    """Return the first reason whose phrases (ours) occur in a text, or ""."""
+    text = mask_hosts(mask_addresses(text[:_TEXT_WINDOW])).lower()
+    # Multi-line replies folded onto one line repeat their codes mid-sentence ("... multiple
+    # 550 5.7.1 addresses in From:"); phrases are read with the codes taken out.
+    text = " ".join(_CODES_RE.sub(" ", text).split())
+    for reason, pattern in PHRASES:
         if pattern.search(text):
             return reason
     return ""
+
+
+def has_known_phrase(text: str) -> bool:
+    """True when a text holds any phrase of ours (addresses and host names do not count)."""
+    return bool(ANY_PHRASE_RE.search(mask_hosts(mask_addresses(text[:_TEXT_WINDOW])).lower()))
 
 
 def classify(
@@ -156,54 +133,173 @@ def classify(
     command: str = "",
     diagnostic_type: str = "",
     context: str = "",
+    preset: str = "",
 ) -> str:
-    """Return the reason (one of REASONS) for one recipient's failure."""
+    """Return the reason (one of REASONS) for one recipient's failure.
+
+    ``preset`` is what the report's format already says (e.g. "expired" for an MTA's own
+    "retry timeout exceeded"); a provisional one is still checked against the server's words.
+    """
+    diagnostic_type = diagnostic_type.lower()
     if action in ("delivered", "relayed", "expanded") or status.startswith("2."):
         return "delivered"
-    if diagnostic_type.lower() == "x-unix":
+    if preset and preset not in reference.PROVISIONAL:
+        return preset
+    text = " ".join(mask_addresses(diagnostic[:_TEXT_WINDOW]).lower().split())
+    if diagnostic_type == "x-unix" and not reference.status_name(status):
+        # A local delivery program failed and no status says why.
         return "mailererror"
-    reason = _from_phrase(diagnostic, status=status, reply_code=reply_code, command=command)
+    evidence = _Evidence(text, status, command, preset)
+    if diagnostic_type in ("", "smtp"):
+        for reason in reference.FIRST_PASS:
+            if evidence.holds(reason):
+                return reason
+    if preset:
+        return preset
+    reason = _second_pass(evidence, reply_code, action, diagnostic_type)
     if reason:
         return reason
+    return _fallback(diagnostic or context, command) or ("onhold" if text else "undefined")
+
+
+class _Evidence:
+    """Sisimai's test for each reason: the status code's name, the SMTP step, the phrases."""
+
+    def __init__(self, text: str, status: str, command: str, preset: str) -> None:
+        self.text, self.status, self.command, self.preset = text, status, command, preset
+        self.named = reference.status_name(status)
+        self._defined: dict[str, bool] = {}
+
+    def defines(self, reason: str) -> bool:
+        known = self._defined.get(reason)
+        if known is None:
+            known = self._defined[reason] = reference.defines(reason, self.text)
+        return known
+
+    def holds(self, reason: str) -> bool:
+        if self.preset == reason:
+            return True
+        test = getattr(self, f"_{reason}", None)
+        if test is not None:
+            return test()
+        return self.named == reason or self.defines(reason)
+
+    # Reasons a status code alone cannot be matched to without one (Sisimai asks for a status).
+    def _mailboxfull(self) -> bool:
+        return bool(self.status) and (self.named == "mailboxfull" or self.defines("mailboxfull"))
+
+    def _exceedlimit(self) -> bool:
+        return bool(self.status) and (self.named == "exceedlimit" or self.defines("exceedlimit"))
+
+    def _suspend(self) -> bool:
+        return bool(self.status) and self.defines("suspend")
+
+    def _hasmoved(self) -> bool:
+        return self.defines("hasmoved")
+
+    def _mesgtoobig(self) -> bool:
+        if self.named == "mesgtoobig":
+            return True
+        if self.named == "exceedlimit" or self.status == "5.2.3":
+            return False
+        return self.defines("mesgtoobig")
+
+    def _norelaying(self) -> bool:
+        # Refused before any recipient was named: the relay question never came up.
+        return self.command not in _GREETING and self.defines("norelaying")
+
+    def _userunknown(self) -> bool:
+        if self.named == "suspend":
+            return False
+        if self.named == "userunknown":
+            return not any(self.defines(other) for other in _NOT_USER_UNKNOWN)
+        # "No such user" is about the address at RCPT TO, and when nothing says otherwise; after
+        # DATA, or beside a mailbox-status code (X.2.x, "filtered"), it is a filter's answer.
+        if self.command == "RCPT" or (not self.command and self.named != "filtered"):
+            return self.defines("userunknown")
+        return False
+
+    def _filtered(self) -> bool:
+        if self.named == "suspend":
+            return False
+        if self.named == "filtered":
+            return self.defines("userunknown") or self.defines("filtered")
+        # A filter reads the message, which the server has only after DATA.
+        if self.command in _BEFORE_DATA:
+            return False
+        return self.defines("filtered") or self.defines("userunknown")
+
+    def _rejected(self) -> bool:
+        if self.named == "rejected":
+            return True
+        if self.command == "MAIL":
+            return self.defines("rejected")
+        if self.command == "DATA":
+            return self.named != "userunknown" and self.defines("rejected")
+        if (self.named or "undefined") in ("onhold", "undefined", "securityerror", "systemerror"):
+            return self.defines("rejected")
+        return False
+
+    def _hostunknown(self) -> bool:
+        if self.named == "hostunknown":
+            # "Host unknown" said of a lookup that failed for now is a network problem.
+            return not self.defines("networkerror")
+        return self.defines("hostunknown")
+
+    def _spamdetected(self) -> bool:
+        if not self.status:
+            return False
+        if self.named == "spamdetected":
+            return True
+        return self.command not in _BEFORE_DATA and self.defines("spamdetected")
+
+
+def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_type: str) -> str:
+    named = evidence.named
+    typed_smtp = diagnostic_type in ("", "smtp")
+    if named and named != "expired" and named not in reference.PROVISIONAL and typed_smtp:
+        return named
+    for reason in reference.SECOND_PASS:
+        if evidence.defines(reason):
+            return reason
+    # What an MTA or provider module of the reference reads its own messages as; weaker than
+    # the published definitions, since the same words turn up in other MTAs' reports.
+    reason = reference.format_reason(evidence.text)
+    if reason:
+        return reason
+    if named in reference.PROVISIONAL:
+        # A code that names only a broad class (5.7.1 "not authorised": securityerror) says
+        # less than a phrase we know.
+        return reason_for_phrase(evidence.text) or named
+    if named:
+        # A status that names a reason the text did not contradict keeps it.
+        return named
+    subject = evidence.status[:3]
+    if subject in ("4.6", "5.6"):
+        return "contenterror"
+    if subject in ("4.7", "5.7"):
+        return "securityerror"
+    if diagnostic_type in ("x-unix", "x-postfix"):
+        return "mailererror"
+    if _SYNTAX_REPLY_RE.match(reply_code):
+        return "syntaxerror"
+    if action in ("delayed", "expired"):
+        return "expired"
+    if evidence.command in ("EHLO", "HELO"):
+        return "blocked"
+    return ""
+
+
+def _fallback(text: str, command: str) -> str:
+    """Our own reading where the reference's definitions found nothing."""
+    reason = reason_for_phrase(text)
+    if reason:
+        return reason
+    if command == "RCPT" and _REFUSED_RECIPIENT_RE.search(text):
+        # A bare refusal of the recipient names no reason; at RCPT TO it is the address.
+        return "userunknown"
     if command == "MAIL":
         return "rejected"
-    if command in ("HELO", "CONN"):
+    if command in _GREETING:
         return "blocked"
-    reason = reason_for_status(status)
-    if reason:
-        return reason
-    if reason_for_phrase(diagnostic, phrases=WEAK_PHRASES):
-        return _user_unknown_or_filtered(status=status, command=command)
-    if action == "delayed":
-        return "expired"
-    if reply_code in _REPLY_REASONS:
-        return _REPLY_REASONS[reply_code]
-    if context:
-        # The per-recipient text said nothing we know; the notice around it may.
-        reason = _from_phrase(context, status=status, reply_code=reply_code, command=command)
-        if reason:
-            return reason
-    return "onhold" if diagnostic.strip() else "undefined"
-
-
-def _from_phrase(text: str, *, status: str, reply_code: str, command: str) -> str:
-    reason = reason_for_phrase(text)
-    temporary = (status or reply_code).startswith("4")
-    if reason == "userunknown":
-        return _user_unknown_or_filtered(status=status, command=command)
-    if reason == "hostunknown" and temporary:
-        # A lookup that failed for now is a network problem; only a final answer means no host.
-        return "networkerror"
-    if reason == "mesgtoobig" and status[2:] == "2.3":
-        return "exceedlimit"
-    return reason
-
-
-def _user_unknown_or_filtered(*, status: str, command: str) -> str:
-    # "User unknown" said in answer to RCPT TO, or with an addressing status code, is about the
-    # address. Said after DATA, or with a mailbox-status code, it is a filter pretending.
-    if command == "RCPT" or status[2:] in _USER_STATUS:
-        return "userunknown"
-    if reason_for_status(status) == "filtered" or command == "DATA":
-        return "filtered"
-    return "userunknown"
+    return ""

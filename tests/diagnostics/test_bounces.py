@@ -1,23 +1,40 @@
-"""Bounce analysis: crafted reports for each class, and agreement with 213 labelled real bounces."""
+"""Bounce analysis: crafted reports for each class, the defects seen on unseen data, real MTA
+bounces read against what we know caused them, and agreement with the reference's labels.
+
+Agreement is measured per part of tests/fixtures/bounces/split.json: the part the rules were
+tuned on, the held-out fixtures, the bounces our own Postfix and Exim made (mta/), and more
+real bounces from the public collection (extra/). See docs/bounces.md.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import Counter
+import re
 from pathlib import Path
 
 import pytest
 
 from diagnostics.bounces import BOUNCE_CLASSES, REASONS, bounce_class_for, parse_bounce
+from diagnostics.bounces.agreement import load_labels, measure
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bounces"
 
-# Measured 85.4 % reason, 91.5 % hard-bounce, 87.3 % class and 97.6 % recipients found
-# (docs/bounces.md); the floors sit a little lower so a regression fails.
-REASON_FLOOR = 0.84
-HARD_BOUNCE_FLOOR = 0.90
-CLASS_FLOOR = 0.86
-FOUND_FLOOR = 0.96
+SPLIT = json.loads((FIXTURES / "split.json").read_text())
+PARTS = {
+    "tune": (FIXTURES, "labels.jsonl"),
+    "heldout": (FIXTURES, "labels.jsonl"),
+    "mta": (FIXTURES / "mta", "labels.jsonl"),
+    "extra": (FIXTURES / "extra", "labels.jsonl"),
+}
+# (reason, permanent/temporary, recipients exact) as measured and reported in docs/bounces.md,
+# less about two points, so that a regression fails. The held-out parts were never tuned on.
+FLOORS = {
+    "tune": (0.86, 0.92, 0.97),
+    "heldout": (0.78, 0.83, 0.92),
+    "mta": (0.83, 0.98, 0.98),
+    "extra": (0.82, 0.94, 0.98),
+}
 
 
 def dsn(*recipients: tuple[str, str, str], action: str = "failed") -> bytes:
@@ -373,51 +390,213 @@ def test_every_reason_has_a_class():
 
 
 def test_every_fixture_parses_and_the_non_bounce_gives_nothing():
-    for path in sorted(FIXTURES.glob("*.eml")):
+    for path in sorted(FIXTURES.glob("**/*.eml")):
         entries = parse_bounce(path.read_bytes())
         for entry in entries:
             assert entry.reason in REASONS, (path.name, entry)
             assert entry.bounce_class in BOUNCE_CLASSES, (path.name, entry)
+            assert entry.recipient == entry.recipient.strip("<>'\" ."), (path.name, entry)
     assert parse_bounce((FIXTURES / "is-not-bounce-02.eml").read_bytes()) == []
 
 
-def test_agreement_with_labelled_fixtures():
-    labels = [
-        json.loads(line)
-        for line in (FIXTURES / "labels.jsonl").read_text().splitlines()
-        if line.strip()
-    ]
-    scored = [label for label in labels if label["reason"] is not None]
-    parsed: dict[str, dict[str, object]] = {}
-    found = same_reason = same_hard = same_class = 0
-    disagreements: Counter[str] = Counter()
-    for label in scored:
-        if label["file"] not in parsed:
-            entries = parse_bounce((FIXTURES / label["file"]).read_bytes())
-            parsed[label["file"]] = {entry.recipient.lower(): entry for entry in entries}
-        entry = parsed[label["file"]].get(label["recipient"].lower())
-        if entry is None:
-            # A recipient we miss disagrees on both counts.
-            disagreements["missed recipient"] += 1
-            continue
-        found += 1
-        same_reason += entry.reason == label["reason"]
-        same_hard += entry.hard_bounce == label["hardbounce"]
-        same_class += entry.bounce_class == bounce_class_for(label["reason"], label["hardbounce"])
-        if entry.reason != label["reason"]:
-            disagreements[f"{label['reason']} read as {entry.reason}"] += 1
+def test_split_follows_its_rule_and_covers_every_file():
+    def held_out(name: str) -> bool:
+        return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 100 < 30
 
-    total = len(scored)
-    reason_rate, hard_rate, found_rate = same_reason / total, same_hard / total, found / total
-    class_rate = same_class / total
-    print(
-        f"\nbounce fixtures: {total} labelled recipients in {len(parsed)} files; "
-        f"reason agreement {reason_rate:.1%}, hard-bounce agreement {hard_rate:.1%}, "
-        f"recipients found {found_rate:.1%} (helpdesk class agreement {class_rate:.1%})"
+    names = sorted(path.name for path in FIXTURES.glob("*.eml"))
+    assert SPLIT["heldout"] == [name for name in names if held_out(name)]
+    assert SPLIT["tune"] == [name for name in names if not held_out(name)]
+    assert SPLIT["mta"] == sorted(path.name for path in (FIXTURES / "mta").glob("*.eml"))
+    assert SPLIT["extra"] == sorted(path.name for path in (FIXTURES / "extra").glob("*.eml"))
+
+
+@pytest.mark.parametrize("part", list(PARTS))
+def test_agreement_with_the_reference_labels_per_part(part):
+    directory, label_file = PARTS[part]
+    agreement = measure(directory, SPLIT[part], load_labels(directory / label_file))
+
+    print(f"\n{part}: {agreement.files} files, {agreement.summary()}")
+    reason_floor, permanence_floor, recipients_floor = FLOORS[part]
+    assert agreement.reason_rate >= reason_floor
+    assert agreement.permanence_rate >= permanence_floor
+    assert agreement.recipients_rate >= recipients_floor
+
+
+# --- The defects seen on real bounces the reader had never seen -------------------------------
+
+
+def notice(body: str, *, headers: str = "") -> str:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mail.example.org>\n"
+        "To: notify@example.org\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        f"{headers}\n{body}"
     )
-    for what, count in disagreements.most_common():
-        print(f"  {count:3d}  {what}")
-    assert reason_rate >= REASON_FLOOR
-    assert hard_rate >= HARD_BOUNCE_FLOOR
-    assert class_rate >= CLASS_FLOOR
-    assert found_rate >= FOUND_FLOOR
+
+
+def test_recipient_labels_and_quotes_are_not_part_of_the_address():
+    entries = parse_bounce(
+        dsn(
+            ("SMTP=jo@example.net", "5.1.1", "550 5.1.1 User unknown"),
+            ("'al@example.net'", "5.1.1", "550 5.1.1 User unknown"),
+            ("<bo@example.net>.", "5.2.2", "552 5.2.2 Mailbox full"),
+        )
+    )
+
+    assert [entry.recipient for entry in entries] == [
+        "jo@example.net",
+        "al@example.net",
+        "bo@example.net",
+    ]
+
+
+def test_a_queue_lifetime_that_ran_out_is_expired():
+    body = """\
+This is the mail system at host mail.example.org.
+
+<jo@example.net>: Could not deliver for the last 432000 seconds. Giving up.
+"""
+    entry = only(notice(body))
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@example.net",
+        "expired",
+        False,
+    )
+
+
+def test_a_phrase_inside_a_local_part_decides_nothing():
+    body = """\
+This is the mail system at host mail.example.org.
+
+<virusdetected@example.net>: host mx.example.net[192.0.2.7] said: 552 5.2.2
+    <virusdetected@example.net>: Mailbox full, quota exceeded (in reply to RCPT
+    TO command)
+"""
+    entry = only(notice(body))
+
+    assert entry.recipient == "virusdetected@example.net"
+    assert (entry.reason, entry.hard_bounce) == ("mailboxfull", False)
+    assert "Mailbox full, quota exceeded" in entry.diagnostic
+
+
+@pytest.mark.parametrize(
+    "local_part", ["virusdetected", "spam-complaints", "blocked", "userunknown"]
+)
+def test_a_local_part_never_changes_the_reason(local_part):
+    entry = only(dsn((f"{local_part}@example.net", "5.2.2", "552 5.2.2 Mailbox full")))
+
+    assert entry.reason == "mailboxfull"
+
+
+def test_a_dns_failure_for_postmaster_still_names_the_recipient():
+    body = """\
+This is the mail system at host mail.example.org.
+
+<postmaster@gone.example.net>: Host or domain name not found. Name service error
+    for name=gone.example.net type=A: Host not found
+"""
+    entry = only(notice(body))
+
+    assert entry.recipient == "postmaster@gone.example.net"
+    assert (entry.reason, entry.hard_bounce) == ("hostunknown", True)
+
+
+def test_a_contact_postmaster_in_passing_is_not_a_recipient():
+    body = """\
+This is the mail system at host mail.example.org.
+
+<jo@example.net>: host mx.example.net[192.0.2.7] said: 550 5.1.1 User unknown (in reply to
+    RCPT TO command)
+
+Please contact postmaster@example.org if you need help.
+"""
+    assert [entry.recipient for entry in parse_bounce(notice(body))] == ["jo@example.net"]
+
+
+# --- Real bounces from Postfix and Exim, read against what we know caused them ----------------
+
+# scripts/make-mta-bounces sends each scenario through a real Postfix and a real Exim; the cause
+# is known, so these are checked against it, not against the reference's reading. Where two
+# reasons are listed, the MTA's report cannot tell them apart (Exim says "Unrouteable address"
+# for a local part it does not know as well as for a domain) or RFC 3463 and the reference name
+# the same code differently (X.2.1 "mailbox disabled": suspend, or filtered).
+MTA_TRUTH: dict[str, tuple[set[str], bool]] = {
+    "userunknown-remote": ({"userunknown", "hostunknown"}, True),
+    "userunknown-local": ({"userunknown", "hostunknown"}, True),
+    "userunknown-scripted": ({"userunknown"}, True),
+    "mailboxfull-local": ({"mailboxfull"}, False),
+    "mailboxfull-remote": ({"mailboxfull"}, False),
+    "mailboxfull-temporary": ({"mailboxfull", "expired"}, False),
+    "virusdetected-localpart-mailboxfull": ({"mailboxfull"}, False),
+    "hostunknown": ({"hostunknown"}, True),
+    "hostunknown-postmaster": ({"hostunknown"}, True),
+    "hostunknown-badmx": ({"hostunknown"}, True),
+    "notaccept-nullmx": ({"notaccept"}, True),
+    "expired-tempfail": ({"expired"}, False),
+    "expired-refused": ({"expired", "networkerror"}, False),
+    "spam-after-data": ({"spamdetected"}, False),
+    "virus-after-data": ({"virusdetected"}, False),
+    "size-after-data": ({"mesgtoobig"}, False),
+    "dmarc-after-data": ({"policyviolation"}, False),
+    "sender-rejected": ({"rejected"}, False),
+    "blocked-greeting": ({"blocked"}, False),
+    "relay-denied": ({"norelaying"}, False),
+    "suspended-mailbox": ({"suspend", "filtered"}, False),
+    "mailererror-pipe": ({"mailererror", "systemerror"}, False),
+}
+MTA_RECIPIENTS = {
+    "two-failures": {"no-such-user@{peer}.test", "someone@nohost.test"},
+    "userunknown-remote": {"no-such-user@{peer}.test"},
+    "mailboxfull-remote": {"full@full.test"},
+}
+# Postfix gives up on a server that kept answering 451 4.3.0 "Temporary local problem" with
+# Action: failed and that same status; Exim's warnings carry it as the delay reason. We read the
+# server's words (systemerror), not that the queue lifetime ran out.
+MTA_KNOWN_MISSES = {
+    "pf-expired-tempfail.eml",
+    "pf-expired-tempfail-warning.eml",
+    "ex-expired-tempfail-warning.eml",
+    "ex-expired-tempfail-warning-2.eml",
+}
+_MTA_NAME_RE = re.compile(r"(pf|ex)-(.+?)(-warning(?:-\d)?)?\.eml$")
+
+
+def _mta_cases():
+    for name in SPLIT["mta"]:
+        marks = [pytest.mark.xfail(strict=True)] if name in MTA_KNOWN_MISSES else []
+        yield pytest.param(name, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("name", list(_mta_cases()))
+def test_mta_bounce_is_read_as_its_known_cause(name):
+    mta, scenario, warning = _MTA_NAME_RE.match(name).groups()
+    peer = "exim" if mta == "pf" else "postfix"
+    entries = parse_bounce((FIXTURES / "mta" / name).read_bytes())
+
+    expected_recipients = {
+        address.format(peer=peer) for address in MTA_RECIPIENTS.get(scenario, set())
+    }
+    if expected_recipients:
+        assert {entry.recipient for entry in entries} == expected_recipients
+    else:
+        # One failed recipient; the accepted "ok-..." addresses are never reported.
+        assert len(entries) == 1, entries
+        assert entries[0].recipient.endswith(".test")
+        assert not entries[0].recipient.startswith("ok-")
+    for entry in entries:
+        if scenario == "two-failures":
+            reasons, permanent = (
+                ({"hostunknown"}, True)
+                if entry.recipient.endswith("nohost.test")
+                else MTA_TRUTH["userunknown-remote"]
+            )
+        else:
+            reasons, permanent = MTA_TRUTH[scenario]
+        if warning:
+            # A delay warning: still being retried, whatever the server said.
+            reasons = reasons | {"expired"}
+            permanent = False
+            assert entry.action == "delayed"
+        assert entry.reason in reasons, (entry.recipient, entry.reason, entry.diagnostic)
+        assert entry.hard_bounce is permanent

@@ -1,4 +1,7 @@
-"""`manage.py classify_bounce`: a table or JSON per file; unreadable files reported, not fatal."""
+"""`manage.py classify_bounce`: a table or JSON per file; unreadable files reported, not fatal.
+
+Only files of the tuning part of tests/fixtures/bounces/split.json are used here.
+"""
 
 from __future__ import annotations
 
@@ -22,30 +25,30 @@ def classify(*args: str) -> tuple[str, str]:
 
 
 def test_json_lists_each_file_with_its_recipients():
-    postfix = str(FIXTURES / "lhost-postfix-02.eml")
+    opensmtpd = str(FIXTURES / "lhost-opensmtpd-17.eml")
     arf = str(FIXTURES / "arf-17.eml")
 
-    output, _ = classify(postfix, arf, "--json")
+    output, _ = classify(opensmtpd, arf, "--json")
     data = json.loads(output)
 
-    assert [report["file"] for report in data] == [postfix, arf]
+    assert [report["file"] for report in data] == [opensmtpd, arf]
     assert all(set(report) == {"file", "recipients"} for report in data)
     for report in data:
         assert report["recipients"]
         assert all(set(entry) == RECIPIENT_KEYS for entry in report["recipients"])
-    assert [(e["recipient"], e["hard_bounce"]) for e in data[0]["recipients"]] == [
-        ("filtered@example.co.jp", True),
-        ("userunknown@example.co.jp", True),
+    assert sorted((e["recipient"], e["hard_bounce"]) for e in data[0]["recipients"]) == [
+        ("mailboxfull@libsisimai.net", False),
+        ("userunknown@libsisimai.net", True),
     ]
     assert {e["reason"] for e in data[1]["recipients"]} == {"feedback"}
 
 
 def test_table_shows_recipient_class_reason_and_diagnostic():
-    output, _ = classify(str(FIXTURES / "lhost-postfix-02.eml"))
+    output, _ = classify(str(FIXTURES / "lhost-qmail-25.eml"))
 
-    assert "userunknown@example.co.jp" in output
+    assert "userunknown@libsisimai.net" in output
     assert "hard" in output
-    assert "User Unknown" in output
+    assert "User unknown" in output
 
 
 def test_a_message_that_is_not_a_bounce_says_so():
