@@ -209,6 +209,8 @@ REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=30)
 AUTO_CLOSE_DAYS = env.int("AUTO_CLOSE_DAYS", default=14)
 REMINDER_AFTER_DAYS = env.int("REMINDER_AFTER_DAYS", default=3)
 PROBE_CONFIRM_HOURS = env.int("PROBE_CONFIRM_HOURS", default=48)
+# A probe link works this many days after it was sent, and only while its ticket is open.
+PROBE_LINK_DAYS = env.int("PROBE_LINK_DAYS", default=14)
 # Days after a reactivation on which the recurrence watch looks the address up again.
 RECURRENCE_CHECK_DAYS = [
     int(d) for d in env.list("RECURRENCE_CHECK_DAYS", default=["1", "7", "30"])

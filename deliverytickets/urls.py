@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from tickets import converters  # noqa: F401 - registers the URL converters
 from tickets import views as ticket_views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("p/<str:token>/", ticket_views.probe_landing, name="probe"),
+    path("p/<token:token>/", ticket_views.probe_landing, name="probe"),
     path("admin/", admin.site.urls),
     path("api/", include("tickets.api.urls")),
     path("anymail/", include("anymail.urls")),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tickets.addresses import parse_address_list
+from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
     AttachmentKind,
     Cause,
@@ -15,6 +16,7 @@ from tickets.models import (
     Symptom,
 )
 from tickets.roles import Role
+from tickets.uploads import BOUNCE_EXTENSIONS, UploadRefused, upload_name_checked
 from tickets.workflow import Transition
 
 ADDRESSES_HELP = (
@@ -54,6 +56,7 @@ class TicketFileForm(forms.Form):
     )
     description = forms.CharField(
         required=False,
+        max_length=LONG_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
         label="What do the users see?",
         help_text="Which messages are missing, since when, anything already tried.",
@@ -64,11 +67,18 @@ class TicketFileForm(forms.Form):
         help_text="Without this the ticket starts with your IT team, not the national office.",
     )
     spam_filter_notes = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What the check found"
+        required=False,
+        max_length=LONG_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="What the check found",
     )
-    mail_admin_name = forms.CharField(required=False, label="Mail administrator's name")
+    mail_admin_name = forms.CharField(
+        required=False, max_length=SHORT_TEXT, label="Mail administrator's name"
+    )
     mail_admin_email = forms.EmailField(required=False, label="Mail administrator's email")
-    mail_admin_phone = forms.CharField(required=False, label="Mail administrator's phone")
+    mail_admin_phone = forms.CharField(
+        required=False, max_length=PHONE, label="Mail administrator's phone"
+    )
 
     def __init__(self, *args, role: Role | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,31 +102,44 @@ class AddAddressesForm(forms.Form):
 
 class CommentForm(forms.Form):
     text = forms.CharField(
-        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=LONG_TEXT
     )
 
 
 TRANSITION_FIELDS = {
     "text": lambda: forms.CharField(
-        required=False, label="Message", widget=forms.Textarea(attrs={"rows": 3})
+        required=False,
+        max_length=LONG_TEXT,
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 3}),
     ),
     "spam_filter_checked": lambda: forms.BooleanField(
         required=False,
         label="Our spam filter and quarantine were checked with our mail administrators",
     ),
     "spam_filter_notes": lambda: forms.CharField(
-        required=False, label="What the check found", widget=forms.Textarea(attrs={"rows": 2})
+        required=False,
+        max_length=LONG_TEXT,
+        label="What the check found",
+        widget=forms.Textarea(attrs={"rows": 2}),
     ),
-    "mail_admin_name": lambda: forms.CharField(required=False, label="Mail administrator's name"),
+    "mail_admin_name": lambda: forms.CharField(
+        required=False, max_length=SHORT_TEXT, label="Mail administrator's name"
+    ),
     "mail_admin_email": lambda: forms.EmailField(
         required=False, label="Mail administrator's email"
     ),
-    "mail_admin_phone": lambda: forms.CharField(required=False, label="Mail administrator's phone"),
+    "mail_admin_phone": lambda: forms.CharField(
+        required=False, max_length=PHONE, label="Mail administrator's phone"
+    ),
     "cause": lambda: forms.ChoiceField(
         required=False, choices=[("", "—"), *Cause.choices], label="Cause"
     ),
     "resolution": lambda: forms.CharField(
-        required=False, label="Resolution", widget=forms.Textarea(attrs={"rows": 3})
+        required=False,
+        max_length=LONG_TEXT,
+        label="Resolution",
+        widget=forms.Textarea(attrs={"rows": 3}),
     ),
     "hard_bounce_prevention_affirmed": lambda: forms.BooleanField(
         required=False,
@@ -125,6 +148,7 @@ TRANSITION_FIELDS = {
     ),
     "delivery_override_reason": lambda: forms.CharField(
         required=False,
+        max_length=LONG_TEXT,
         label="Confirm without proof of delivery — why?",
         help_text="Leave empty when every address has confirmed a delivery probe.",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -167,9 +191,14 @@ class FindingForm(forms.Form):
         label="Deactivated at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    reason = forms.CharField(required=False, max_length=200, label="Reason (e.g. hard bounce)")
+    reason = forms.CharField(
+        required=False, max_length=SHORT_TEXT, label="Reason (e.g. hard bounce)"
+    )
     bounce_text = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Bounce text"
+        required=False,
+        max_length=LONG_TEXT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Bounce text",
     )
 
     def clean(self):
@@ -194,22 +223,26 @@ class AttachmentForm(forms.Form):
 class BounceForm(forms.Form):
     message = forms.CharField(
         required=False,
+        max_length=settings.ATTACHMENT_MAX_BYTES,
         widget=forms.Textarea(attrs={"rows": 6, "placeholder": "Paste the whole bounce message"}),
         label="Bounce message",
     )
-    file = forms.FileField(required=False, label="…or upload it (.eml, .txt)")
+    file = forms.FileField(
+        required=False,
+        label="…or upload it (" + ", ".join(f".{e}" for e in BOUNCE_EXTENSIONS) + ")",
+    )
 
     def clean(self):
         data = super().clean()
         upload = data.get("file")
         if upload:
-            if upload.size > settings.ATTACHMENT_MAX_BYTES:
-                raise forms.ValidationError(
-                    f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
-                    f"{settings.ATTACHMENT_MAX_BYTES / 1_048_576:.1f} MB."
+            try:
+                data["filename"] = upload_name_checked(
+                    upload.name, upload.size, allowed=BOUNCE_EXTENSIONS
                 )
+            except UploadRefused as refusal:
+                raise forms.ValidationError(str(refusal)) from refusal
             data["raw"] = upload.read()
-            data["filename"] = upload.name
         elif data.get("message", "").strip():
             data["raw"] = data["message"].encode("utf-8", "surrogateescape")
             data["filename"] = "pasted-bounce.eml"

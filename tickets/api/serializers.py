@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tickets.addresses import parse_address_list
+from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
     AddressVerdict,
     AffectedAddress,
@@ -159,13 +160,21 @@ class TicketCreateSerializer(serializers.Serializer):
     )
     symptom = serializers.ChoiceField(choices=Symptom.choices)
     addresses = AddressListField()
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=LONG_TEXT
+    )
     first_noticed = serializers.DateField(required=False, allow_null=True, default=None)
     spam_filter_checked = serializers.BooleanField(required=False, default=False)
-    spam_filter_notes = serializers.CharField(required=False, allow_blank=True, default="")
-    mail_admin_name = serializers.CharField(required=False, allow_blank=True, default="")
+    spam_filter_notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=LONG_TEXT
+    )
+    mail_admin_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=SHORT_TEXT
+    )
     mail_admin_email = serializers.EmailField(required=False, allow_blank=True, default="")
-    mail_admin_phone = serializers.CharField(required=False, allow_blank=True, default="")
+    mail_admin_phone = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PHONE
+    )
 
 
 class AddAddressesSerializer(serializers.Serializer):
@@ -174,7 +183,7 @@ class AddAddressesSerializer(serializers.Serializer):
 
 
 class CommentSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=20_000)
+    text = serializers.CharField(max_length=LONG_TEXT)
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -186,27 +195,41 @@ class TransitionSerializer(serializers.Serializer):
         default=None,
         help_text="The ticket version you acted on; a changed ticket answers 409.",
     )
-    text = serializers.CharField(required=False, allow_blank=True, default="")
+    text = serializers.CharField(required=False, allow_blank=True, default="", max_length=LONG_TEXT)
     spam_filter_checked = serializers.BooleanField(required=False, allow_null=True, default=None)
-    spam_filter_notes = serializers.CharField(required=False, allow_blank=True, default="")
-    mail_admin_name = serializers.CharField(required=False, allow_blank=True, default="")
+    spam_filter_notes = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=LONG_TEXT
+    )
+    mail_admin_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=SHORT_TEXT
+    )
     mail_admin_email = serializers.EmailField(required=False, allow_blank=True, default="")
-    mail_admin_phone = serializers.CharField(required=False, allow_blank=True, default="")
+    mail_admin_phone = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=PHONE
+    )
     cause = serializers.ChoiceField(
         choices=Cause.choices, required=False, allow_blank=True, default=""
     )
-    resolution = serializers.CharField(required=False, allow_blank=True, default="")
+    resolution = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=LONG_TEXT
+    )
     hard_bounce_prevention_affirmed = serializers.BooleanField(
         required=False, allow_null=True, default=None
     )
-    delivery_override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    delivery_override_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=LONG_TEXT
+    )
 
 
 class FindingSerializer(serializers.Serializer):
     suppressed = serializers.BooleanField()
     suppressed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    bounce_text = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=SHORT_TEXT
+    )
+    bounce_text = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=LONG_TEXT
+    )
 
 
 class CheckRecordSerializer(serializers.ModelSerializer):

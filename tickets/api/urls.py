@@ -4,7 +4,10 @@ from rest_framework.routers import DefaultRouter
 
 from tickets.api.views import TicketViewSet
 
+# No format-suffix routes (`…/events.json/`): the API speaks JSON only, and the suffixes'
+# `format` argument reached actions that do not take one.
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("tickets", TicketViewSet, basename="ticket")
 
 urlpatterns = [

@@ -15,9 +15,9 @@ from tickets.selectors.diagnosis import (
     sender_health_latest,
     sender_health_pending,
 )
+from tickets.selectors.probes import probe_by_token, probe_link_state
 from tickets.selectors.tickets import (
     attachment_get_visible,
-    probe_by_token,
     statuses_owned_by,
     ticket_addresses,
     ticket_detail,
@@ -35,6 +35,7 @@ __all__ = [
     "address_actions",
     "attachment_get_visible",
     "probe_by_token",
+    "probe_link_state",
     "ticket_addresses",
     "ticket_events",
     "ticket_runs",

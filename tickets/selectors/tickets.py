@@ -8,7 +8,6 @@ from django.http import Http404
 from tickets.models import (
     AffectedAddress,
     Attachment,
-    DeliveryProbe,
     DiagnosticRun,
     Status,
     Ticket,
@@ -93,14 +92,6 @@ def attachment_get_visible(*, user, number: str, attachment_id: int) -> Attachme
     if attachment is None:
         raise Http404("No such attachment.")
     return attachment
-
-
-def probe_by_token(token: str) -> DeliveryProbe:
-    """The probe a link's token names (the token is the credential); Http404 otherwise."""
-    probe = DeliveryProbe.objects.select_related("address").filter(token=token).first()
-    if probe is None:
-        raise Http404("This link is not valid.")
-    return probe
 
 
 def ticket_events(*, user, number: str) -> QuerySet[TicketEvent]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from pathlib import PurePath
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -15,26 +13,17 @@ from tickets.roles import Role, role_of
 from tickets.services.common import bump, durable, lock_ticket
 from tickets.services.errors import WorkflowError
 from tickets.services.timeline import event_record
+from tickets.uploads import UploadRefused, upload_name_checked
 
 DEACTIVATION_LOG_ROLES = frozenset({Role.VENDOR_LIAISON, Role.NATIONAL_STAFF})
 
 
 def upload_check(upload: UploadedFile) -> str:
     """The upload's safe base name, or WorkflowError when its type or size is refused."""
-    name = PurePath(upload.name or "upload").name
-    extension = PurePath(name).suffix.lower().lstrip(".")
-    if extension not in settings.ATTACHMENT_ALLOWED_EXTENSIONS:
-        raise WorkflowError(
-            f"“{name}” is not an accepted kind of file. Accepted: "
-            + ", ".join(settings.ATTACHMENT_ALLOWED_EXTENSIONS)
-            + "."
-        )
-    if upload.size > settings.ATTACHMENT_MAX_BYTES:
-        raise WorkflowError(
-            f"“{name}” is {upload.size / 1_048_576:.1f} MB; the limit is "
-            f"{settings.ATTACHMENT_MAX_BYTES / 1_048_576:.1f} MB."
-        )
-    return name
+    try:
+        return upload_name_checked(upload.name, upload.size)
+    except UploadRefused as refusal:
+        raise WorkflowError(str(refusal)) from refusal
 
 
 @durable

@@ -10,6 +10,7 @@ from django.utils import timezone
 from tickets.models import OPEN_STATUSES, AddressStatus, DeliveryProbe, EventKind, Ticket
 from tickets.queue import queue_task_on_commit
 from tickets.roles import Role
+from tickets.selectors.probes import probe_link_state
 from tickets.services.common import bump, durable, lock_ticket, require_role
 from tickets.services.diagnosis import diagnosis_schedule
 from tickets.services.errors import WorkflowError
@@ -44,16 +45,17 @@ def probe_send(*, actor, number: str, address_id: int) -> DeliveryProbe:
 
 @durable
 def probe_confirm(*, token: str) -> DeliveryProbe | None:
-    """Record that the recipient followed a probe's link; None for an unknown token."""
+    """Record that the recipient followed a probe's link; None for an unknown token.
+
+    An expired link, or one whose ticket has ended, confirms nothing.
+    """
     probe = (
         DeliveryProbe.objects.select_for_update()
         .select_related("address__ticket")
         .filter(token=token)
         .first()
     )
-    if probe is None:
-        return None
-    if probe.confirmed_at is not None:
+    if probe is None or probe_link_state(probe) != "open":
         return probe
     now = timezone.now()
     probe.confirmed_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -71,7 +72,13 @@ def probe_landing(request: HttpRequest, token: str) -> HttpResponse:
     probe = selectors.probe_by_token(token)
     if request.method == "POST":
         probe = services.probe_confirm(token=token)
-    return render(request, "tickets/probe.html", {"probe": probe})
+    state = selectors.probe_link_state(probe)
+    return render(
+        request,
+        "tickets/probe.html",
+        {"probe": probe, "state": state, "link_days": settings.PROBE_LINK_DAYS},
+        status=410 if state in ("expired", "closed") and request.method == "POST" else 200,
+    )
 
 
 def _vendor_call(request: HttpRequest, number: str, address_id: int, action: str):
