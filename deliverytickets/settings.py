@@ -78,6 +78,15 @@ DATABASES = {
 }
 # No ATOMIC_REQUESTS: each public service owns a durable transaction of its own, so no request
 # holds one open while it waits on the network (docs/architecture.md).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The local SQLite site: WAL lets pages read while a write goes on, IMMEDIATE takes the write
+    # lock when a transaction begins (two quick submits queue instead of failing), and the busy
+    # timeout makes the second wait instead of answering "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tickets.User"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.utils import timezone
@@ -46,6 +48,13 @@ class AddressListField(forms.CharField):
 
 
 class TicketFileForm(forms.Form):
+    # One token per rendered form: submitting it again lands on the ticket it filed.
+    submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    file_anyway = forms.BooleanField(
+        required=False,
+        widget=forms.HiddenInput,
+        label="File anyway: these addresses need a ticket of their own",
+    )
     state = forms.ModelChoiceField(
         queryset=Organisation.objects.filter(kind=OrganisationKind.STATE), required=False
     )
@@ -81,12 +90,17 @@ class TicketFileForm(forms.Form):
     )
 
     def __init__(self, *args, role: Role | None = None, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("submission_token", secrets.token_urlsafe(24))
         super().__init__(*args, **kwargs)
         if role == Role.NATIONAL_STAFF:
             self.fields["state"].required = True
             self.fields["state"].help_text = "Filing on a state's behalf."
         else:
             del self.fields["state"]
+
+    def ask_to_file_anyway(self) -> None:
+        """Show the "file anyway" box, after a warning about addresses already on tickets."""
+        self.fields["file_anyway"].widget = forms.CheckboxInput()
 
     def clean_first_noticed(self):
         value = self.cleaned_data["first_noticed"]

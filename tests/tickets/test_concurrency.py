@@ -86,3 +86,26 @@ def test_concurrent_comments_are_all_kept(people):
     )
     assert not any(isinstance(r, Exception) for r in results), results
     assert set(ticket.events.filter(kind="comment").values_list("text", flat=True)) == {"A", "B"}
+
+
+def test_a_triple_click_on_file_ticket_files_once(people):
+    from tickets.addresses import parse_address_list
+
+    addresses, _ = parse_address_list("jane@ok.test")
+
+    def submit():
+        return services.ticket_file(
+            actor=people["state_admin"],
+            symptom="all_mail_stopped",
+            addresses=addresses,
+            submission_token="one-form",
+            diagnose=False,
+        )
+
+    results = race([submit, submit, submit])
+
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({r.pk for r in results}) == 1
+    from tickets.models import Ticket
+
+    assert Ticket.objects.count() == 1

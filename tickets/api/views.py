@@ -43,7 +43,12 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """File a ticket (state admins for their state; national staff give `state`)."""
         serializer = s.TicketCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ticket = services.ticket_file(actor=request.user, **serializer.validated_data)
+        # An `Idempotency-Key` header makes a retried request land on the ticket it filed.
+        ticket = services.ticket_file(
+            actor=request.user,
+            submission_token=request.headers.get("Idempotency-Key", "")[:64],
+            **serializer.validated_data,
+        )
         return self._detail(ticket.number, status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.AddressSerializer(many=True))

@@ -39,6 +39,9 @@ class DiagnosticRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker while the run goes on: a run whose heartbeat stops was lost with
+    # its worker, and the sweeper queues it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

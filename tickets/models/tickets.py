@@ -91,6 +91,9 @@ class Ticket(models.Model):
         help_text="The closed ticket whose problem came back.",
     )
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.NEW)
+    # The filing form's one-time token: a repeated submit (a triple click, Back and submit, a
+    # retry after a timeout) lands on the ticket the first one filed.
+    submission_token = models.CharField(max_length=64, blank=True, editable=False)
     # Bumped by every change of the ticket: a form carries the version it was
     # rendered from, so a stale second submission is refused instead of applied.
     version = models.PositiveIntegerField(default=1)
@@ -108,6 +111,11 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=Status.WITH_VENDOR) | Q(spam_filter_checked=True),
                 name="ticket_with_vendor_has_spam_filter_checked",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "submission_token"],
+                condition=~Q(submission_token=""),
+                name="ticket_filed_once_per_submission",
             ),
         ]
 

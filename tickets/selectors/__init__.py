@@ -15,6 +15,7 @@ from tickets.selectors.diagnosis import (
     sender_health_latest,
     sender_health_pending,
 )
+from tickets.selectors.duplicates import open_tickets_by_address, ticket_filed_by_submission
 from tickets.selectors.probes import probe_by_token, probe_link_state
 from tickets.selectors.tickets import (
     attachment_get_visible,
@@ -31,6 +32,8 @@ from tickets.selectors.tickets import (
 from tickets.selectors.vendor import vendor_calls_latest
 
 __all__ = [
+    "ticket_filed_by_submission",
+    "open_tickets_by_address",
     "AddressActions",
     "address_actions",
     "attachment_get_visible",

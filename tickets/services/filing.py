@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
+from django.db import IntegrityError
 
 from tickets.addresses import ParsedAddress
 from tickets.models import EventKind, Organisation, OrganisationKind, Status, Ticket
@@ -20,6 +23,31 @@ SPAM_FILTER_FIRST = (
 )
 
 
+def _once_per_submission(service):
+    """A concurrent repeat of the same submission lost the race: answer with the winner's ticket."""
+
+    @functools.wraps(service)
+    def wrapper(**kwargs) -> Ticket:
+        try:
+            return service(**kwargs)
+        except IntegrityError:
+            token = kwargs.get("submission_token")
+            existing = _already_filed(kwargs["actor"], token) if token else None
+            if existing is None:
+                raise
+            return existing
+
+    return wrapper
+
+
+def _already_filed(actor, token: str) -> Ticket | None:
+    ticket = Ticket.objects.filter(reporter=actor, submission_token=token).first()
+    if ticket is not None:
+        ticket.already_filed = True
+    return ticket
+
+
+@_once_per_submission
 @durable
 def ticket_file(
     *,
@@ -34,10 +62,17 @@ def ticket_file(
     mail_admin_name: str = "",
     mail_admin_email: str = "",
     mail_admin_phone: str = "",
+    submission_token: str = "",
     diagnose: bool = True,
 ) -> Ticket:
-    """File a ticket for a state; it starts with state IT until the spam filter is checked."""
+    """File a ticket for a state; it starts with state IT until the spam filter is checked.
+
+    A repeated submit of the same form (`submission_token`) returns the ticket the first one
+    filed, also when both arrive at once (the database's unique constraint decides).
+    """
     role = require_role(actor, FILE_ROLES, "file tickets")
+    if submission_token and (existing := _already_filed(actor, submission_token)):
+        return existing
     if role == Role.STATE_ADMIN:
         state = actor.organisation
     status = filing_target(spam_filter_checked=spam_filter_checked)
@@ -57,6 +92,7 @@ def ticket_file(
             "mail_admin_name": mail_admin_name,
             "mail_admin_email": mail_admin_email,
             "mail_admin_phone": mail_admin_phone,
+            "submission_token": submission_token[:64],
         },
     )
 

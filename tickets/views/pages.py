@@ -65,13 +65,30 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only state admins and national office staff file tickets.")
     form = TicketFileForm(request.POST or None, role=role)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
+        file_anyway = data.pop("file_anyway")
+        done = selectors.ticket_filed_by_submission(
+            user=request.user, token=data["submission_token"]
+        )
+        if done is not None:  # Back and submit again, or a retry: nothing more is filed
+            messages.info(request, f"This form was already sent: it filed {done.number}.")
+            return redirect(done)
+        state = data.get("state") or request.user.organisation
+        known = selectors.open_tickets_by_address(
+            state=state, addresses=[a.address for a in data["addresses"]]
+        )
+        if known and not file_anyway:
+            form.ask_to_file_anyway()
+            return render(request, "tickets/file.html", {"form": form, "known": known})
         try:
             ticket = services.ticket_file(actor=request.user, **data)
         except services.WorkflowError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"{ticket.number} filed. Diagnostics are running.")
+            if getattr(ticket, "already_filed", False):
+                messages.info(request, f"This form was already sent: it filed {ticket.number}.")
+            else:
+                messages.success(request, f"{ticket.number} filed. Diagnostics are running.")
             return redirect(ticket)
     return render(request, "tickets/file.html", {"form": form})
 
