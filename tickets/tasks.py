@@ -70,6 +70,11 @@ def vendor_call_run(self, call_id: int) -> str | None:
     return call.status if call else None
 
 
+@shared_task(name="tickets.diagnosis_runs_sweep")
+def diagnosis_runs_sweep() -> dict[str, int]:
+    return diagnosis.diagnosis_runs_sweep()
+
+
 @shared_task(name="tickets.tickets_close_quiet")
 def tickets_close_quiet() -> int:
     return timers.tickets_close_quiet()

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 # A run still queued after this long never reached a worker (broker down): offer a re-run.
 STUCK_AFTER = timedelta(minutes=2)
+# A running run renews its heartbeat every few seconds; one silent this long was lost with its
+# worker (a killed process, a lost machine): the sweeper sends it again, the page offers a re-run.
+LEASE = timedelta(seconds=90)
 
 SENDER_CHECKS = frozenset({"spf", "dkim", "dmarc", "reverse_dns", "blocklist", "relay"})
 
@@ -51,8 +54,14 @@ def run_progress(run: DiagnosticRun) -> list[dict]:
 
 
 def run_is_stuck(run: DiagnosticRun) -> bool:
-    """True for a run queued so long that no worker will take it."""
-    return run.status == RunStatus.QUEUED and timezone.now() - run.created_at > STUCK_AFTER
+    """True for a run no worker is doing: queued too long, or running with a silent heartbeat."""
+    now = timezone.now()
+    if run.status == RunStatus.QUEUED:
+        return now - run.created_at > STUCK_AFTER
+    if run.status == RunStatus.RUNNING:
+        last_word = run.heartbeat_at or run.started_at or run.created_at
+        return now - last_word > LEASE
+    return False
 
 
 def latest_run(ticket: Ticket) -> DiagnosticRun | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from diagnostics.models import BounceEvent
@@ -33,9 +35,15 @@ from tickets.models import (
     RunStatus,
     Ticket,
 )
-from tickets.queue import queue_task_on_commit
+from tickets.queue import queue_task_on_commit, send_task
 from tickets.roles import Role
-from tickets.selectors.diagnosis import latest_run, progress_key, run_is_stuck
+from tickets.selectors.diagnosis import (
+    LEASE,
+    STUCK_AFTER,
+    latest_run,
+    progress_key,
+    run_is_stuck,
+)
 from tickets.services.common import durable, lock_ticket, require_role
 from tickets.services.errors import WorkflowError
 from tickets.services.timeline import event_record
@@ -44,6 +52,8 @@ from tickets.workflow import FILE_ROLES
 logger = logging.getLogger(__name__)
 
 PROGRESS_TTL = 3600
+# How often a running run says it is alive (the lease it renews is in selectors.diagnosis).
+HEARTBEAT_EVERY = 10.0
 
 # The one table of a run's status changes: queued → running → done | failed. A run whose
 # database went away mid-way waits in the queue again; a redelivered one (its worker died)
@@ -158,10 +168,50 @@ def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
         )
         if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED):
             return run
-        _run_move(run, RunStatus.RUNNING, started_at=timezone.now())
+        _run_move(run, RunStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
 
+    with _heartbeat(run.pk):
+        report = _run_checks(run)
+    if report is not None:
+        _store(run=run, report=report, addresses=_run_addresses(run))
+    return run
+
+
+def _run_addresses(run: DiagnosticRun) -> list[AffectedAddress]:
     ticket = run.ticket
-    addresses = list(ticket.addresses.filter(address__in=run.addresses)) if ticket else []
+    return list(ticket.addresses.filter(address__in=run.addresses)) if ticket else []
+
+
+@contextmanager
+def _heartbeat(run_id: int):
+    """Write the run's heartbeat every HEARTBEAT_EVERY seconds while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while True:
+                DiagnosticRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+                if stop.wait(HEARTBEAT_EVERY):
+                    return
+        except Exception:  # the database is away: the run's own writes will say so
+            logger.warning("heartbeat of run %s not written", run_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _run_checks(run: DiagnosticRun):
+    ticket = run.ticket
+    addresses = _run_addresses(run)
     known_domains = (
         list(
             MailDomain.objects.filter(organisation=ticket.state_id).values_list("domain", flat=True)
@@ -200,8 +250,7 @@ def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
         logger.exception("diagnostics run %s failed", run.pk)
         _run_move(run, RunStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now())
         raise
-    _store(run=run, report=report, addresses=addresses)
-    return run
+    return report
 
 
 @durable
@@ -264,3 +313,47 @@ def _forget_progress(run_id: int) -> None:
         cache.delete(progress_key(run_id))
     except Exception:
         logger.warning("progress of run %s not cleared", run_id, exc_info=True)
+
+
+def diagnosis_runs_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Send again the runs no worker is doing: queued while the broker was down, or running on
+    a worker that died (its heartbeat stopped). A run a newer finished run has covered is closed.
+
+    Safe to run at any time and twice: a run that is sent twice is done once (`diagnosis_run`
+    claims it under a row lock and stores its results only if it is still running).
+    """
+    now = now or timezone.now()
+    swept = {"requeued": 0, "superseded": 0}
+    stale_queued = DiagnosticRun.objects.filter(
+        status=RunStatus.QUEUED, created_at__lt=now - STUCK_AFTER
+    )
+    lost = DiagnosticRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - LEASE)
+    for run in [*stale_queued, *lost]:
+        newer = _covering_run(run)
+        if newer is not None:
+            if _run_move(
+                run,
+                RunStatus.FAILED,
+                error=f"Superseded by the checks of {newer.finished_at:%Y-%m-%d %H:%M}.",
+                finished_at=now,
+            ):
+                swept["superseded"] += 1
+            continue
+        if run.status == RunStatus.RUNNING and not _run_move(run, RunStatus.QUEUED):
+            continue  # it finished meanwhile
+        send_task("tickets.diagnosis_run", run.pk)
+        swept["requeued"] += 1
+    return swept
+
+
+def _covering_run(run: DiagnosticRun) -> DiagnosticRun | None:
+    """A later, finished run of the same ticket that checked every address `run` was to check."""
+    if run.ticket_id is None:
+        later = DiagnosticRun.objects.filter(ticket__isnull=True)
+    else:
+        later = DiagnosticRun.objects.filter(ticket_id=run.ticket_id)
+    wanted = {a.lower() for a in run.addresses}
+    for candidate in later.filter(status=RunStatus.DONE, created_at__gt=run.created_at):
+        if wanted <= {a.lower() for a in candidate.addresses}:
+            return candidate
+    return None
