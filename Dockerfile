@@ -7,8 +7,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# Static files are collected at build time; the key is only for this one command.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# Static files are collected at build time. Settings refuse to load with DEBUG off unless a key
+# and a mail backend are named: these two are only for this one command, which uses neither.
+RUN SECRET_KEY=collectstatic-only EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend \
+    python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 app \
     && mkdir -p /app/media && chown app /app/media
 USER app

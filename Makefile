@@ -3,8 +3,10 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/deliverytickets
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The production smoke test's own stack (gunicorn, worker, beat): tests/test_production.py.
+TEST_STACK_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: run setup test lint format worker beat bench clean
+.PHONY: run setup test lint format worker beat bench bench-web clean
 
 setup:
 	@scripts/venv requirements.txt
@@ -22,8 +24,9 @@ test:
 	.venv/bin/lint-imports
 	DEBUG=true $(PY) manage.py check
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-only \
-		ALLOW_TEST_DOMAINS=true $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		TEST_STACK_REDIS_URL=$(TEST_STACK_REDIS_URL) SECRET_KEY=test-only \
+		ALLOW_TEST_DOMAINS=true DEBUG=true $(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
 	$(PY) -m ruff check .
@@ -42,6 +45,12 @@ beat:
 bench:
 	@scripts/venv requirements-dev.txt
 	$(PY) bench/diagnose.py
+
+# Page times at 1,000 and 100,000 tickets on PostgreSQL (docs/performance.md); it creates and
+# drops its own databases, deliverytickets_bench_* (BENCH_DATABASE_URL names the server).
+bench-web:
+	@scripts/venv requirements-dev.txt
+	$(PY) bench/web.py
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache

@@ -1,9 +1,11 @@
 """Settings, read from environment variables only (see the table in README.md)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,6 +21,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Proxies in front of the site that append the client's address to X-Forwarded-For (0: the
+# client talks to us directly). The login lock-out and the API throttle count clients by it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,12 +42,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "tickets",
     "diagnostics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a login refused for lock-out into the 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "deliverytickets.urls"
@@ -66,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "tickets.context_processors.role",
             ],
         },
@@ -91,8 +101,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tickets.User"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address is refused before its password is checked.
+    "deliverytickets.auth.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tickets:queue"
@@ -119,10 +139,16 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Mail: the console backend locally; SMTP (or any backend) in production.
-EMAIL_BACKEND_PATH = env.str(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+# Mail: the console backend locally; in production EMAIL_BACKEND must be named, so a site
+# that would only print its mail to the log does not start looking healthy.
+EMAIL_BACKEND_PATH = env.str("EMAIL_BACKEND", default="")
+if not EMAIL_BACKEND_PATH:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "EMAIL_BACKEND must be set when DEBUG is off, "
+            "e.g. django.core.mail.backends.smtp.EmailBackend."
+        )
+    EMAIL_BACKEND_PATH = "django.core.mail.backends.console.EmailBackend"
 MAILERS = {
     "default": {
         "BACKEND": EMAIL_BACKEND_PATH,
@@ -175,9 +201,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Endpoints without a class of their own. The ticket list pages by seeking instead
+    # (tickets.api.views.TicketPagination, set on its viewset: a class named here is imported
+    # with rest_framework.generics and must not live in a module that imports the views).
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 25,
+    "PAGE_SIZE": 25,  # also the ticket list's page
     "EXCEPTION_HANDLER": "tickets.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="30/minute"),
+        "user": env.str("API_THROTTLE_USER", default="600/minute"),
+    },
+    # Anonymous callers are counted by address, read as the login lock-out reads it (below).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Delivery Tickets API",
@@ -196,7 +235,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Bounce webhooks from the mail vendor (django-anymail): /anymail/<esp>/tracking/
+# Bounce webhooks from the mail vendor (django-anymail): /anymail/<esp>/tracking/. Only the
+# vendors listed in WEBHOOK_VENDORS are served, and each only with its credentials: basic auth
+# (ANYMAIL_WEBHOOK_SECRET, "user:password") for Postmark, SendGrid and Amazon SES, the signing key
+# for Mailgun. Every other /anymail/ address is a 404 (docs/webhooks.md).
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
@@ -232,6 +274,8 @@ CELERY_BEAT_SCHEDULE = {
     "flag-overdue-probes": {"task": "tickets.probes_flag_overdue", "schedule": 900.0},
     "recurrence-watch": {"task": "tickets.recurrences_watch", "schedule": 3600.0},
     "resend-unnotified-events": {"task": "tickets.events_resend_unnotified", "schedule": 300.0},
+    # Runs no worker is doing (broker was down, worker killed) are sent again within a minute.
+    "sweep-diagnosis-runs": {"task": "tickets.diagnosis_runs_sweep", "schedule": 60.0},
 }
 
 # Diagnostics (see docs/diagnostics.md).
@@ -239,6 +283,12 @@ DIAGNOSTICS_NAMESERVERS = env.list("DIAGNOSTICS_NAMESERVERS", default=[])
 DIAGNOSTICS_DNS_TIMEOUT = env.float("DIAGNOSTICS_DNS_TIMEOUT", default=2.0)
 DIAGNOSTICS_DNS_LIFETIME = env.float("DIAGNOSTICS_DNS_LIFETIME", default=5.0)
 DIAGNOSTICS_CACHE_TTL = env.int("DIAGNOSTICS_CACHE_TTL", default=300)
+# Names our resolver must answer before a run trusts it ("name [TYPE]", SOA when no type;
+# {sender} is NOTIFY_SENDER_DOMAIN). When they fail, DNS-based findings are inconclusive.
+DIAGNOSTICS_SANITY_NAMES = env.list(
+    "DIAGNOSTICS_SANITY_NAMES",
+    default=[". NS", ". SOA", "{sender} SOA", "gmail.com MX", "outlook.com MX", "yahoo.com MX"],
+)
 # Accept addresses under the reserved .test domain (local test zones only).
 ALLOW_TEST_DOMAINS = env.bool("ALLOW_TEST_DOMAINS", default=False)
 DIAGNOSTICS_SMTP_RCPT = env.bool("DIAGNOSTICS_SMTP_RCPT", default=False)
@@ -255,6 +305,23 @@ NOTIFY_RELAY_TIMEOUT = env.float("NOTIFY_RELAY_TIMEOUT", default=10.0)
 
 # The mail vendor's suppression API (see docs/vendors.md). "manual": findings typed in by hand.
 MAIL_VENDOR = env.str("MAIL_VENDOR", default="manual")
+# The vendors whose bounce webhook is served (anymail's names): by default the API vendor's.
+WEBHOOK_VENDORS = env.list(
+    "WEBHOOK_VENDORS",
+    default={"postmark": ["postmark"], "ses": ["amazon_ses"], "amazon_ses": ["amazon_ses"]}.get(
+        MAIL_VENDOR, [MAIL_VENDOR] if MAIL_VENDOR in ("sendgrid", "mailgun") else []
+    ),
+)
+if not DEBUG:
+    # Fail closed: a webhook served without its credentials would take anyone's word.
+    for _vendor in WEBHOOK_VENDORS:
+        _mailgun = _vendor == "mailgun"
+        if not ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY" if _mailgun else "WEBHOOK_SECRET"]:
+            _needed = "MAILGUN_WEBHOOK_SIGNING_KEY" if _mailgun else "ANYMAIL_WEBHOOK_SECRET"
+            raise ImproperlyConfigured(
+                f"The {_vendor} bounce webhook is on (WEBHOOK_VENDORS) but {_needed} is not set. "
+                "Set it, or set WEBHOOK_VENDORS to an empty value."
+            )
 VENDOR_API_TIMEOUT = env.float("VENDOR_API_TIMEOUT", default=10.0)
 POSTMARK_SERVER_TOKEN = env.str("POSTMARK_SERVER_TOKEN", default="")
 POSTMARK_API_URL = env.str("POSTMARK_API_URL", default="https://api.postmarkapp.com")
@@ -268,10 +335,58 @@ MAILGUN_API_KEY = env.str("MAILGUN_API_KEY", default="")
 MAILGUN_DOMAIN = env.str("MAILGUN_DOMAIN", default="")
 MAILGUN_API_URL = env.str("MAILGUN_API_URL", default="https://api.mailgun.net")
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+# Sessions: a working day, and gone when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+SESSION_COOKIE_HTTPONLY = True
+
+# HTTPS (docs/deployment.md). On by default when DEBUG is off, off locally so `make run` and the
+# live test server keep working over plain HTTP.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# X-Forwarded-Proto is believed only when the proxy in front is known to set it: otherwise any
+# client could claim HTTPS, and SECURE_SSL_REDIRECT and the secure cookies would believe it.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Headers on every answer.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline script at all: every script is a file under static/. Styles likewise, except the
+# few inline styles Django's admin and error pages mark with the per-request nonce. Bootstrap's
+# icons are data: URIs inside its stylesheet.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Login lock-out (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that pair out for LOGIN_LOCKOUT_MINUTES; a successful login clears the count.
+# The pair, not the username alone, so nobody can lock a colleague out from elsewhere.
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "deliverytickets.auth.client_ip"
+# Lock-outs and failures are still logged; this only drops the start-up banner and extra detail.
+AXES_VERBOSE = False
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed logins for this username from your address. "
+    f"Try again in {LOGIN_LOCKOUT_MINUTES} minutes."
+)
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tickets import converters  # noqa: F401 - registers the URL converters
+from tickets import (
+    converters,  # noqa: F401 - registers the URL converters
+    webhooks,
+)
 from tickets import views as ticket_views
 
 urlpatterns = [
@@ -11,6 +14,7 @@ urlpatterns = [
     path("p/<token:token>/", ticket_views.probe_landing, name="probe"),
     path("admin/", admin.site.urls),
     path("api/", include("tickets.api.urls")),
-    path("anymail/", include("anymail.urls")),
+    # Only the configured vendor's bounce webhook, and only with its credentials (fail closed).
+    path("anymail/", include((webhooks.urlpatterns, "webhooks"))),
     path("", include("tickets.urls")),
 ]

@@ -21,7 +21,16 @@ class BounceEvent(models.Model):
     diagnostic = models.TextField(blank=True)
     source = models.CharField(max_length=32, help_text="upload, or the vendor's webhook")
     external_id = models.CharField(
-        max_length=200, blank=True, help_text="The vendor's event id: a redelivered webhook is one."
+        max_length=200,
+        blank=True,
+        help_text="The webhook's de-duplication key (vendor event id, recipient, event type): "
+        "a redelivered webhook is one.",
+    )
+    vendor_type = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The vendor's own words for the event (Postmark SoftBounce, SES "
+        "Transient/MailboxFull, SendGrid dropped: Unsubscribed Address, ...)",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

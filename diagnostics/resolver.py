@@ -296,6 +296,26 @@ class DnsResolver:
         for question in questions:
             pool.submit(self.query, *question)
 
+    def probe(self, questions: Iterable[Question]) -> list[DnsAnswer]:
+        """Ask the name servers now, past the answer cache and this run's memo; answers in order.
+
+        For the resolver's own sanity check: a cached answer would hide a resolver that broke.
+        """
+        keys = [(name.strip().rstrip(".").lower(), rdtype.upper()) for name, rdtype in questions]
+        pool = self._shared.pool()
+        futures = [pool.submit(self._ask, key) for key in keys]
+        return [future.result() for future in futures]
+
+    def forget_answers(self) -> None:
+        """Drop every cached answer (after the resolver was found answering wrongly)."""
+        if self._shared.cache is not None:
+            self._shared.cache.clear()
+
+    def _ask(self, key: Question) -> DnsAnswer:
+        with self._shared.lock:
+            self._shared.lookups += 1
+        return self._resolve(*key)[0]
+
     def _lookup(self, key: Question) -> DnsAnswer:
         shared = self._shared
         if shared.cache is not None:
@@ -313,7 +333,7 @@ class DnsResolver:
     def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
         backend = self._shared.backend
         try:
-            qname = dns.name.from_text(name)
+            qname = dns.name.from_text(name) if name else dns.name.root
             result = backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN as error:
             responses = list(error.responses().values())

@@ -8,17 +8,26 @@ it starts the lookups the record names, so a chain of includes costs its depth, 
 from __future__ import annotations
 
 import ipaddress
-import re
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.resolver import DnsAnswer, DnsResolver
+from diagnostics.spf_macros import Macros
 from diagnostics.spf_syntax import LOOKUP_TERMS, QUALIFIERS, SpfSyntaxError, Term, parse_record
 
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
-_MACRO = re.compile(r"([slodiphcrtv])(\d*)(r?)([.\-+,/_=]*)", re.IGNORECASE)
+
+
+def valid_domain(domain: str) -> bool:
+    """A multi-label name with no empty or over-long label (RFC 7208 §4.3 initial processing)."""
+    labels = domain[:-1].split(".") if domain.endswith(".") else domain.split(".")
+    return (
+        len(labels) > 1
+        and len(domain.rstrip(".")) <= 253
+        and all(0 < len(label) <= 63 for label in labels)
+        and not domain.startswith("[")
+    )
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class SpfResult:
     mechanism: str | None = None
     domain: str | None = None
     lookups: int = 0
+    explanation: str | None = None  # the domain's exp= text on a fail, when it has one
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +50,7 @@ class SpfResult:
             "mechanism": self.mechanism,
             "domain": self.domain,
             "lookups": self.lookups,
+            "explanation": self.explanation,
         }
 
 
@@ -60,10 +71,9 @@ class _Abort(Exception):
 
 
 class _State:
-    def __init__(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, sender: str, helo: str):
+    def __init__(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, macros: Macros):
         self.ip = ip
-        self.sender = sender
-        self.helo = helo
+        self.macros = macros
         self.lookups = 0
         self.voids = 0
 
@@ -89,12 +99,6 @@ class _State:
 
 def _temperror(answer: DnsAnswer) -> _Abort:
     return _Abort("temperror", "lookup_error", answer.describe())
-
-
-def _ip_letters(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    if ip.version == 4:
-        return str(ip)
-    return ".".join(ip.exploded.replace(":", ""))
 
 
 class SpfEvaluator:
@@ -126,13 +130,21 @@ class SpfEvaluator:
             return SpfResult("permerror", "invalid_ip", f"{ip!r} is not an IP address")
         if address.version == 6 and address.ipv4_mapped:
             address = address.ipv4_mapped
-        state = _State(address, sender or f"postmaster@{domain}", helo or domain)
+        if not valid_domain(domain):
+            return SpfResult("none", "invalid_domain", f"{domain!r} is not a valid domain name")
+        macros = Macros(
+            ip=address,
+            sender=sender or f"postmaster@{domain}",
+            helo=helo or domain,
+            validated_name=lambda current: self._validated_name(current, address),
+        )
+        state = _State(address, macros)
         try:
             return self._check(domain.rstrip(".").lower(), state)
         except _Abort as abort:
             return SpfResult(abort.result, abort.reason, abort.message, lookups=state.lookups)
 
-    def _check(self, domain: str, state: _State) -> SpfResult:
+    def _check(self, domain: str, state: _State, *, explain: bool = True) -> SpfResult:
         record = self.record(domain)
         if record.status == "error":
             raise _temperror(record.answer)
@@ -150,6 +162,7 @@ class SpfEvaluator:
         for term in terms:
             if self._matches(term, domain, state):
                 result = QUALIFIERS[term.qualifier]
+                exp = modifiers.get("exp") if explain and result == "fail" else None
                 return SpfResult(
                     result,
                     "matched",
@@ -157,11 +170,12 @@ class SpfEvaluator:
                     mechanism=term.text,
                     domain=domain,
                     lookups=state.lookups,
+                    explanation=self._explanation(exp, domain, state) if exp else None,
                 )
         if "redirect" in modifiers:
             state.count_lookup()
             target = self._expand(modifiers["redirect"], domain, state)
-            result = self._check(target, state)
+            result = self._check(target, state, explain=explain)
             if result.result == "none":
                 raise _Abort(
                     "permerror", "redirect_without_record", f"redirect target {target} has no SPF"
@@ -204,7 +218,7 @@ class SpfEvaluator:
         state.count_lookup()
         target = self._expand(term.spec, domain, state) if term.spec else domain
         if term.name == "include":
-            result = self._check(target, state)
+            result = self._check(target, state, explain=False)
             if result.result == "pass":
                 return True
             if result.result == "temperror":
@@ -252,78 +266,46 @@ class SpfEvaluator:
         return False
 
     def _ptr_match(self, target: str, state: _State) -> bool:
-        answer = self.resolver.query(state.ip.reverse_pointer, "PTR")
+        # A failed PTR lookup is simply no match (RFC 7208 §5.5).
+        names = self._confirmed_names(state.ip)
+        return any(n == target or n.endswith("." + target) for n in names)
+
+    def _confirmed_names(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[str]:
+        """The IP's PTR names (at most ten) that resolve back to it (RFC 7208 §5.5)."""
+        answer = self.resolver.query(ip.reverse_pointer, "PTR")
         if not answer.ok:
-            return False  # a failed PTR lookup is simply no match (RFC 7208 §5.5)
+            return []
         names = [r.target.to_text().rstrip(".").lower() for r in answer.rdata][:MAX_LOOKUPS]
-        kind = "A" if state.ip.version == 4 else "AAAA"
+        kind = "A" if ip.version == 4 else "AAAA"
         forward = self.resolver.query_many([(n, kind) for n in names])
-        for name, addresses in zip(names, forward, strict=True):
-            confirmed = addresses.ok and str(state.ip) in addresses.records
-            if confirmed and (name == target or name.endswith("." + target)):
-                return True
-        return False
+        return [
+            name
+            for name, addresses in zip(names, forward, strict=True)
+            if addresses.ok and ip in {ipaddress.ip_address(a) for a in addresses.records}
+        ]
+
+    def _validated_name(self, domain: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+        """The %{p} macro: a confirmed PTR name of the IP, one in `domain` first (§7.3)."""
+        confirmed = self._confirmed_names(ip)
+        inside = [n for n in confirmed if n == domain or n.endswith("." + domain)]
+        return (inside or confirmed or ["unknown"])[0]
 
     def _expand(self, spec: str, domain: str, state: _State) -> str:
-        """Expand SPF macros (RFC 7208 §7) in a domain-spec."""
-        local, _, sender_domain = state.sender.rpartition("@")
-        values = {
-            "s": state.sender,
-            "l": local or "postmaster",
-            "o": sender_domain or domain,
-            "d": domain,
-            "i": _ip_letters(state.ip),
-            "p": "unknown",
-            "v": "in-addr" if state.ip.version == 4 else "ip6",
-            "h": state.helo,
-        }
-        out: list[str] = []
-        i = 0
-        while i < len(spec):
-            char = spec[i]
-            if char != "%":
-                out.append(char)
-                i += 1
-                continue
-            follower = spec[i + 1 : i + 2]
-            if follower == "%":
-                out.append("%")
-            elif follower == "_":
-                out.append(" ")
-            elif follower == "-":
-                out.append("%20")
-            elif follower == "{":
-                end = spec.find("}", i)
-                macro = _MACRO.fullmatch(spec[i + 2 : end]) if end > 0 else None
-                if macro is None or macro.group(1).lower() not in values:
-                    raise _Abort("permerror", "syntax_error", f"bad macro in {spec!r}")
-                out.append(self._transform(values[macro.group(1).lower()], macro))
-                if macro.group(1).isupper():
-                    out[-1] = urllib.parse.quote(out[-1], safe="")
-                i = end + 1
-                continue
-            else:
-                raise _Abort("permerror", "syntax_error", f"bad macro in {spec!r}")
-            i += 2
-        expanded = "".join(out).rstrip(".")
-        while len(expanded) > 253 and "." in expanded:
-            expanded = expanded.split(".", 1)[1]
-        if not expanded or " " in expanded or ".." in expanded:
-            raise _Abort("permerror", "syntax_error", f"{spec!r} is not a valid domain")
-        return expanded.lower()
+        try:
+            return state.macros.domain(spec, domain)
+        except SpfSyntaxError as error:
+            raise _Abort("permerror", "syntax_error", str(error)) from None
 
-    @staticmethod
-    def _transform(value: str, macro: re.Match) -> str:
-        delimiters = macro.group(4) or "."
-        parts = re.split("|".join(re.escape(d) for d in delimiters), value)
-        if macro.group(3):
-            parts.reverse()
-        if macro.group(2):
-            keep = int(macro.group(2))
-            if keep == 0:
-                raise _Abort("permerror", "syntax_error", "a macro keeps zero labels")
-            parts = parts[-keep:]
-        return ".".join(parts)
+    def _explanation(self, spec: str, domain: str, state: _State) -> str | None:
+        """The exp= text (§6.2); None when it cannot be had (then receivers use their own)."""
+        try:
+            answer = self.resolver.query(state.macros.domain(spec, domain), "TXT")
+            texts = answer.texts() if answer.ok else []
+            if len(texts) != 1 or not texts[0].isascii():
+                return None
+            return state.macros.explanation(texts[0], domain)
+        except SpfSyntaxError:
+            return None
 
     def count_lookups(self, domain: str) -> int:
         """DNS-querying terms in the whole record tree, as receivers counting every term see it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -67,6 +68,9 @@ class BounceClass(StrEnum):
     COMPLAINT = "complaint"
     DELIVERED = "delivered"
     UNKNOWN = "unknown"
+    # What the recipient (or the sender) chose: an unsubscribe, a suppression list change.
+    # Kept so a ticket can show it; never a delivery fault.
+    UNSUBSCRIBED = "unsubscribed"
 
     @property
     def label(self) -> str:
@@ -81,10 +85,13 @@ BOUNCE_CLASS_LABELS: dict[str, str] = {
     BounceClass.COMPLAINT: "Spam complaint",
     BounceClass.DELIVERED: "Delivered",
     BounceClass.UNKNOWN: "Unknown",
+    BounceClass.UNSUBSCRIBED: "Unsubscribe or suppression change",
 }
 
 # Classes after which a vendor stops sending to the address (it suppresses it).
 SUPPRESSING_CLASSES = frozenset({BounceClass.HARD, BounceClass.COMPLAINT})
+# Classes recorded for information only: never a fault, never suppressing, never a recurrence.
+INFORMATION_CLASSES = frozenset({BounceClass.UNSUBSCRIBED})
 
 
 @dataclass(frozen=True)
@@ -125,3 +132,19 @@ class Verdict:
             "next_step": self.next_step,
             "owner": str(self.owner),
         }
+
+
+@dataclass(frozen=True)
+class DeliveryEvidence:
+    """What the helpdesk knows happened to mail for one address since the ticket was filed.
+
+    `confirmed_at`: when the recipient followed the link of a delivery probe (mail arrived).
+    `probe_sent_at`: when the newest delivery probe was sent. `overdue`: that probe is still
+    unconfirmed past its deadline. `reactivated_at`: when the vendor last took the address off
+    its suppression list. All datetimes are timezone-aware.
+    """
+
+    confirmed_at: datetime | None = None
+    probe_sent_at: datetime | None = None
+    overdue: bool = False
+    reactivated_at: datetime | None = None

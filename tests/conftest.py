@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
 from django.contrib.auth.models import Group
@@ -120,7 +121,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def browser():
     # Per module: Playwright's event loop lives in this thread only while its module runs.
     if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (scripts/test-services installs it)")
+        service_missing("Chromium is not installed (scripts/test-services installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -137,3 +138,48 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+# --- No silent skips in CI -------------------------------------------------------------------
+# Locally, a test whose service is missing (Chromium, PostgreSQL, Redis, openssl) skips and says
+# why. Under CI=true (set by GitHub Actions, GitLab CI and most runners) every skip fails the
+# run instead: scripts/test-services has provided everything, and a green run that quietly
+# tested less is worse than a red one. Expected failures (xfail) are not skips and stay as they are.
+
+
+def ci_forbids_skips() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def service_missing(reason: str) -> NoReturn:
+    """Skip the test locally; under CI=true fail it, naming what is missing."""
+    if ci_forbids_skips():
+        pytest.fail(f"{reason}. CI=true: a required service is missing.", pytrace=False)
+    pytest.skip(reason)
+
+
+def _fail_instead_of_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else longrepr
+    report.outcome = "failed"
+    report.longrepr = (
+        f"{str(reason).removeprefix('Skipped: ')}\n"
+        "CI=true: a skipped test fails the run (see the skip policy in tests/conftest.py)."
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail") and ci_forbids_skips():
+        _fail_instead_of_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    # A module that skips itself (pytest.importorskip, allow_module_level=True) skips here.
+    report = yield
+    if report.skipped and ci_forbids_skips():
+        _fail_instead_of_skip(report)
+    return report

@@ -132,3 +132,51 @@ def test_foreign_state_admin_sees_not_found_in_the_browser(page, live_server, pe
     log_in(page, live_server.url, people["foreign_admin"])
     response = page.goto(f"{live_server.url}{ticket.get_absolute_url()}")
     assert response.status == 404
+
+
+def verdict_on(page, address) -> tuple[str, str]:
+    card = page.locator(f"#verdict-{address.pk}")
+    return card.locator(".cause").inner_text(), card.locator(".next-step").inner_text()
+
+
+def test_the_verdict_follows_a_vendor_finding_and_a_confirmed_probe(page, live_server, people):
+    from tests.factories import file_ticket, move
+
+    base = live_server.url
+    ticket = file_ticket(people["state_admin"], "jane@ok.test")
+    move(ticket, people["national"], "triage")
+    move(ticket, people["national"], "escalate")
+    address = ticket.addresses.get()
+
+    log_in(page, base, people["liaison"])
+    page.goto(f"{base}{ticket.get_absolute_url()}")
+    assert verdict_on(page, address)[0] == "No fault found"
+
+    page.click(f"button[data-bs-target='#finding-{address.pk}']")
+    finding = page.locator(f"#finding-{address.pk} form")
+    finding.locator("input[value=yes]").check()
+    when = timezone.localtime(timezone.now() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
+    finding.locator("input[name=suppressed_at]").fill(when)
+    finding.locator("input[name=reason]").fill("Hard bounce")
+    submit(page, finding.locator("button[type=submit]"))
+    cause, _ = verdict_on(page, address)
+    assert cause == "Hard bounce, suppressed by the vendor"  # the finding moved the verdict
+
+    submit(page, "button:has-text('Mark reactivated')")
+    take(page, "reactivate", text="Reactivated")
+    log_in(page, base, people["state_admin"])
+    page.goto(f"{base}{ticket.get_absolute_url()}")
+    mail.outbox.clear()
+    submit(page, "button:has-text('Send probe')")
+    probe_mail = next(m for m in mail.outbox if address.address in m.to)
+    link = re.search(r"(http://\S+/p/\S+/)", probe_mail.body).group(1)
+    recipient = page.context.browser.new_page()
+    recipient.goto(link)
+    submit(recipient, "button:has-text('Yes, I received it')")
+    recipient.close()
+
+    page.reload()
+    cause, next_step = verdict_on(page, address)
+    assert cause == "No fault found"
+    assert "confirmed" in next_step.lower()  # the confirmed probe is the reason now
+    page.screenshot(path="/tmp/browser-verdict-follows.png", full_page=True)

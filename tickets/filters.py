@@ -1,19 +1,23 @@
 """The ticket list's filters and search."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
 
-from tickets.models import AffectedAddress, Cause, Organisation, OrganisationKind, Status, Ticket
-from tickets.selectors import statuses_owned_by
+from tickets.models import Cause, Status, Ticket
+from tickets.selectors import states_visible_to, statuses_owned_by
+from tickets.selectors.tickets import tickets_search
 from tickets.workflow import SIDE_LABELS
+
+
+def _states_for(request):
+    return states_visible_to(getattr(request, "user", None))
 
 
 class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    state = django_filters.ModelChoiceFilter(
-        queryset=Organisation.objects.filter(kind=OrganisationKind.STATE)
-    )
+    # Only the states the user may see are offered (and accepted): a state admin's list must
+    # not name every other state.
+    state = django_filters.ModelChoiceFilter(queryset=_states_for)
     cause = django_filters.ChoiceFilter(choices=Cause.choices)
     owner = django_filters.ChoiceFilter(
         choices=list(SIDE_LABELS.items()), method="waiting_on", label="Waiting on"
@@ -24,14 +28,7 @@ class TicketFilter(django_filters.FilterSet):
         fields = ["q", "status", "state", "cause", "owner"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        # Exists, not a join: one row per ticket however many addresses match.
-        matching_address = AffectedAddress.objects.filter(ticket=OuterRef("pk")).filter(
-            Q(address__icontains=value) | Q(domain__icontains=value)
-        )
-        return queryset.filter(Q(number__icontains=value) | Exists(matching_address))
+        return tickets_search(queryset, query=value)
 
-    def waiting_on(self, queryset, name, value):
+    def waiting_on(self, queryset, name, value: str):
         return queryset.filter(status__in=statuses_owned_by(value))

@@ -1,53 +1,120 @@
 """The vendor's tracking webhook (django-anymail): bounces and complaints as they happen.
 
-The receiver is an adapter: it turns anymail's normalised event into plain values and calls
-one service; no rule lives here.
+The receiver is an adapter: it copies anymail's event into plain values, has
+`diagnostics.vendors.webhooks` read it by the vendor's own classification (docs/webhooks.md),
+and calls one service; no rule lives here. anymail sends one signal per recipient.
 """
 
 from __future__ import annotations
 
-from anymail.signals import EventType, RejectReason, tracking
+import json
+import logging
 
-from diagnostics.types import BounceClass
+from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.signals import tracking
+from anymail.utils import get_request_basic_auth
+from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
+from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+
+from diagnostics.vendors.webhooks import TrackingFields, read_webhook_event
 from tickets import services
 
-# anymail's normalised (event type, reject reason) → our bounce classes.
-_CLASSES = {
-    (EventType.BOUNCED, RejectReason.BOUNCED): BounceClass.HARD,
-    (EventType.BOUNCED, RejectReason.INVALID): BounceClass.HARD,
-    (EventType.BOUNCED, RejectReason.OTHER): BounceClass.SOFT,
-    (EventType.BOUNCED, None): BounceClass.HARD,
-    (EventType.REJECTED, RejectReason.INVALID): BounceClass.HARD,
-    (EventType.REJECTED, RejectReason.BOUNCED): BounceClass.HARD,
-    (EventType.REJECTED, RejectReason.BLOCKED): BounceClass.POLICY_BLOCK,
-    (EventType.REJECTED, RejectReason.SPAM): BounceClass.SPAM_BLOCK,
-    (EventType.REJECTED, None): BounceClass.POLICY_BLOCK,
-    (EventType.COMPLAINED, RejectReason.SPAM): BounceClass.COMPLAINT,
-    (EventType.COMPLAINED, None): BounceClass.COMPLAINT,
-    (EventType.DEFERRED, None): BounceClass.SOFT,
+logger = logging.getLogger(__name__)
+
+# The tracking views served (anymail's vendor names), and how each proves who is calling.
+TRACKING_VIEWS = {
+    "postmark": PostmarkTrackingWebhookView,
+    "amazon_ses": AmazonSESTrackingWebhookView,
+    "sendgrid": SendGridTrackingWebhookView,
+    "mailgun": MailgunTrackingWebhookView,
 }
-
-
-def anymail_bounce_class(event_type: str, reject_reason: str | None) -> str | None:
-    """Our bounce class for an anymail event, or None for events that are not failures."""
-    if (event_type, reject_reason) in _CLASSES:
-        return _CLASSES[(event_type, reject_reason)]
-    return _CLASSES.get((event_type, None))
+SIGNED = frozenset({"mailgun"})  # the body carries an HMAC signature; others use basic auth
 
 
 def on_tracking(sender, event, esp_name, **kwargs) -> None:
-    bounce_class = anymail_bounce_class(event.event_type, event.reject_reason)
-    if bounce_class is None or not event.recipient:
+    esp = esp_name.lower().replace(" ", "_")
+    read = read_webhook_event(
+        TrackingFields(
+            esp=esp,
+            event_type=str(event.event_type or ""),
+            recipient=(event.recipient or "").strip(),
+            reject_reason=str(event.reject_reason or ""),
+            event_id=str(event.event_id or ""),
+            timestamp=event.timestamp,
+            description=str(event.description or ""),
+            mta_response=str(event.mta_response or ""),
+            esp_event=event.esp_event if event.esp_event is not None else {},
+        )
+    )
+    if read is None:
         return
     services.delivery_event_record(
-        address=event.recipient,
-        occurred_at=event.timestamp,
-        bounce_class=str(bounce_class),
-        diagnostic=event.mta_response or event.description or "",
-        source=f"webhook:{esp_name.lower().replace(' ', '_')}",
-        external_id=event.event_id or "",
+        address=read.address,
+        occurred_at=read.occurred_at,
+        bounce_class=read.bounce_class,
+        diagnostic=read.diagnostic,
+        source=f"webhook:{esp}",
+        external_id=read.key,
+        vendor_type=read.vendor_type,
+        status=read.status,
+        reply_code=read.reply_code,
     )
 
 
 def connect() -> None:
     tracking.connect(on_tracking, dispatch_uid="tickets.webhooks.on_tracking")
+
+
+def _secrets(setting: str) -> list[str]:
+    value = settings.ANYMAIL.get(setting) or []
+    return [value] if isinstance(value, str) else [v for v in value if v]
+
+
+@csrf_exempt
+def tracking_webhook(request: HttpRequest, esp: str) -> HttpResponse:
+    """One vendor's bounce webhook, closed unless that vendor is configured with credentials.
+
+    404 for a vendor not in WEBHOOK_VENDORS or without its credentials; 401 for missing or wrong
+    basic auth, 403 for a bad signature; 400 for a body that cannot be read; never a 5xx for
+    anything the caller sends (a database outage is a 503, so the vendor tries again).
+    """
+    view_class = TRACKING_VIEWS.get(esp)
+    if view_class is None or esp not in settings.WEBHOOK_VENDORS:
+        raise Http404("No such webhook.")
+    if esp in SIGNED:
+        if not _secrets("MAILGUN_WEBHOOK_SIGNING_KEY"):
+            raise Http404("No such webhook.")
+    else:
+        allowed = _secrets("WEBHOOK_SECRET")
+        if not allowed:
+            raise Http404("No such webhook.")
+        given = get_request_basic_auth(request) or ""
+        if not any(constant_time_compare(given, secret) for secret in allowed):
+            return HttpResponse(
+                "Missing or wrong credentials.\n",
+                status=401,
+                content_type="text/plain",
+                headers={"WWW-Authenticate": 'Basic realm="bounce webhook"'},
+            )
+    try:
+        return view_class.as_view()(request)
+    except AnymailWebhookValidationFailure:
+        return HttpResponse("Wrong signature.\n", status=403, content_type="text/plain")
+    except DatabaseError:
+        logger.exception("%s webhook not stored", esp)
+        return HttpResponse("Try again later.\n", status=503, content_type="text/plain")
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, json.JSONDecodeError):
+        # anymail could not read the body (not JSON, not the vendor's shape): the caller's fault.
+        logger.info("%s webhook with an unreadable body", esp, exc_info=True)
+        return HttpResponse("Malformed body.\n", status=400, content_type="text/plain")
+
+
+urlpatterns = [path("<slug:esp>/tracking/", tracking_webhook, name="tracking")]

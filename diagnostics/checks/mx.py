@@ -47,8 +47,9 @@ def _fallback(domain: str, resolver: DnsResolver, clock: Stopwatch) -> CheckResu
             "mx",
             domain,
             Outcome.WARN,
-            f"{domain} has no MX record; senders fall back to its address "
-            f"({', '.join(addresses)}), which many systems do not expect to receive mail.",
+            f"{domain} has no MX record, so mail goes to its address record "
+            f"({', '.join(addresses)}), the implicit MX of RFC 5321 §5.1: it works if a mail "
+            "server listens there.",
             details,
         )
     failed = [a for a in answers if a.failed]
@@ -157,8 +158,17 @@ def check_mx(domain: str, *, resolver: DnsResolver) -> CheckResult:
     )
 
 
-def mx_hosts(result: CheckResult, *, usable_only: bool = False) -> list[str]:
-    """The MX host names an mx result found, most preferred first (empty for null MX)."""
+def mx_hosts(
+    result: CheckResult, *, usable_only: bool = False, implicit: bool = False
+) -> list[str]:
+    """The MX host names an mx result found, most preferred first (empty for null MX).
+
+    With `implicit`, a domain without MX but with a usable address is its own mail host (the
+    implicit MX of RFC 5321 §5.1).
+    """
+    if implicit and result.details.get("reason") == "no_mx_address_fallback":
+        addresses = result.details.get("fallback_addresses", [])
+        return [result.subject] if any(_usable(a) for a in addresses) else []
     return [
         entry["host"]
         for entry in result.details.get("mx", [])

@@ -5,6 +5,7 @@ sender checks, one task per recipient domain and vendor look-ups all start at on
 bounded pool, and the per-run resolver view asks each DNS question only once.
 
     run_checks()      here: the entry point, and where the verdict is drawn
+    sanity.py         the resolver's own check: names that must resolve, asked once per run
     sender.py         the sender checks (SPF, DKIM, DMARC, reverse DNS, blocklists, relay)
     addresses.py      the address checks (syntax, typo, MX and gateway per domain, RCPT, vendor)
     pool.py           the run's thread pool; results come back on the calling thread
@@ -23,11 +24,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from diagnostics.checks.relay import check_relay
+from diagnostics.checks.resolver import DEFAULT_SANITY_NAMES, distrust, sanity_questions
 from diagnostics.checks.smtp_rcpt import check_smtp_rcpt
 from diagnostics.resolver import DnsResolver
 from diagnostics.runner.addresses import (
     AddressChecks,
     BounceEvents,
+    Deliveries,
     RcptCheck,
     start_address_checks,
 )
@@ -40,6 +43,7 @@ from diagnostics.runner.reports import (
     RunReport,
     in_report_order,
 )
+from diagnostics.runner.sanity import sanity_key, start_resolver_check, store_sanity
 from diagnostics.runner.sender import RelayCheck, start_sender_checks
 from diagnostics.sender import SenderConfig
 from diagnostics.types import Cause, CheckResult, Owner, Verdict
@@ -61,11 +65,13 @@ def run_checks(
     known_domains: Iterable[str] = (),
     suppression: SuppressionAdapter | None = None,
     bounce_events: BounceEvents | None = None,
+    deliveries: Deliveries | None = None,
     smtp_rcpt: bool = False,
     on_result: Callable[[CheckResult], None] | None = None,
     cache: Any = None,
     cache_ttl: int | None = None,
     allow_test_domains: bool | None = None,
+    sanity_names: Sequence[str] | None = None,
     max_workers: int = 32,
     verdict: VerdictRule = verdict_for,
     relay_check: RelayCheck = check_relay,
@@ -73,19 +79,26 @@ def run_checks(
 ) -> RunReport:
     """Check every address, its domain (once per domain) and the sender (once), concurrently.
 
-    `suppression` (the vendor's adapter) adds the suppression check and `bounce_events`
-    (address -> delivery events, called on the calling thread) the bounces check; without them
-    those checks are left out. `smtp_rcpt` turns the RCPT probe on. `on_result` is called on
-    the calling thread as each result arrives. `cache` (get/set with a TTL, like Django's
-    cache) reuses domain and sender results across runs for `cache_ttl` seconds
-    (DIAGNOSTICS_CACHE_TTL); inconclusive results are never cached. `allow_test_domains`
-    defaults to ALLOW_TEST_DOMAINS. `verdict`, `relay_check` and `rcpt_check` are the
-    production rules and SMTP checks unless a caller passes others.
+    `suppression` (the vendor's adapter) adds the suppression check, `bounce_events`
+    (address -> delivery events, called on the calling thread) the bounces check and
+    `deliveries` (address -> DeliveryEvidence or None, called on the calling thread) the
+    delivery check; without them those checks are left out. `smtp_rcpt` turns the RCPT probe
+    on. `on_result` is called on the calling thread as each result arrives. `cache` (get/set
+    with a TTL, like Django's cache) reuses domain, sender and resolver results across runs for
+    `cache_ttl` seconds (DIAGNOSTICS_CACHE_TTL); inconclusive results are never cached.
+    `allow_test_domains` defaults to ALLOW_TEST_DOMAINS, `sanity_names` (the names the
+    resolver must answer, "name [TYPE]") to DIAGNOSTICS_SANITY_NAMES. When the resolver fails
+    that check, every DNS-based result is marked inconclusive and nothing is cached.
+    `verdict`, `relay_check` and `rcpt_check` are the production rules and SMTP checks unless
+    a caller passes others.
     """
     if allow_test_domains is None:
         allow_test_domains = bool(_setting("ALLOW_TEST_DOMAINS", False))
     if cache_ttl is None:
         cache_ttl = int(_setting("DIAGNOSTICS_CACHE_TTL", 300))
+    if sanity_names is None:
+        sanity_names = _setting("DIAGNOSTICS_SANITY_NAMES", None) or DEFAULT_SANITY_NAMES
+    questions = sanity_questions(sanity_names, sender.domain)
     run_resolver = resolver.for_run() if hasattr(resolver, "for_run") else resolver
     servers = resolver_key(resolver)
     parts = AddressChecks(
@@ -98,9 +111,13 @@ def run_checks(
         rcpt_check=rcpt_check if smtp_rcpt else None,
         suppression=suppression,
         bounce_events=bounce_events,
+        deliveries=deliveries,
     )
     pool = CheckPool(max_workers=max_workers, on_result=on_result)
     try:
+        sanity = start_resolver_check(
+            pool, run_resolver, questions, cache=cache, key=sanity_key(servers, questions)
+        )
         sender_state = start_sender_checks(
             pool,
             run_resolver,
@@ -113,15 +130,24 @@ def run_checks(
         pool.drain()
     finally:
         pool.close()
-    shared_sender = in_report_order(
+    sender_results = in_report_order(
         sender_state.results, SENDER_ORDER, [sender.domain, *sender.sending_ips]
     )
-    if not sender_state.from_cache:
-        store_results(cache, sender_state.key, shared_sender, cache_ttl)
+    if sanity.healthy:
+        if not sender_state.from_cache:
+            store_results(cache, sender_state.key, sender_results, cache_ttl)
+        for key, results in parts.stores:
+            store_results(cache, key, results, cache_ttl)
+        store_sanity(cache, sanity, cache_ttl)
+    elif hasattr(resolver, "forget_answers"):
+        resolver.forget_answers()  # what it said while broken must not outlive this run
+    trust = (lambda r: r) if sanity.healthy else distrust
+    shared_sender = [trust(r) for r in ([sanity.result] if sanity.result else [])]
+    shared_sender += [trust(r) for r in sender_results]
 
     reports = []
     for target in targets:
-        checks = in_report_order(target.checks, ADDRESS_ORDER)
+        checks = [trust(r) for r in in_report_order(target.checks, ADDRESS_ORDER)]
         reports.append(
             AddressReport(
                 address=target.address,

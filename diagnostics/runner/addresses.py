@@ -1,5 +1,6 @@
 """The address checks of one run: syntax and typo per address, MX and gateway once per domain,
-and per address the optional RCPT probe and the vendor's word (suppression, bounce events).
+and per address the optional RCPT probe, the vendor's word (suppression, bounce events) and the
+helpdesk's delivery evidence (probes, reactivations).
 
 Addresses that fail syntax get nothing more. Every address on one domain shares that domain's
 results (taken from the cache when they are there); the RCPT probe asks the domain's usable MX
@@ -10,19 +11,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from diagnostics.checks.delivery import check_delivery
 from diagnostics.checks.gateway import check_gateway
 from diagnostics.checks.mx import check_mx, mx_hosts
 from diagnostics.checks.syntax import check_syntax
 from diagnostics.checks.typo import check_typo
 from diagnostics.checks.vendor import check_bounces, check_suppression
 from diagnostics.resolver import DnsResolver
-from diagnostics.runner.cache import cached_results, domain_key, store_results
+from diagnostics.runner.cache import cached_results, domain_key
 from diagnostics.runner.pool import CheckPool, crashed_result
 from diagnostics.sender import SenderConfig
-from diagnostics.types import CheckResult, Outcome
+from diagnostics.types import CheckResult, DeliveryEvidence, Outcome
 from diagnostics.vendors.base import DeliveryEvent, SuppressionAdapter
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 # check_smtp_rcpt's shape: (address, *, mx_hosts, helo, mail_from, timeout) -> CheckResult.
 RcptCheck = Callable[..., CheckResult]
 BounceEvents = Callable[[str], Sequence[DeliveryEvent]]
+Deliveries = Callable[[str], DeliveryEvidence | None]
 
 
 @dataclass
@@ -56,6 +59,9 @@ class AddressChecks:
     rcpt_check: RcptCheck | None  # None: the RCPT probe is off
     suppression: SuppressionAdapter | None
     bounce_events: BounceEvents | None
+    deliveries: Deliveries | None = None
+    # Domain results to cache once the run knows its resolver answered correctly.
+    stores: list[tuple[str, list[CheckResult]]] = field(default_factory=list)
 
 
 def start_address_checks(
@@ -110,7 +116,7 @@ def _start_domain(
             _start_rcpt(pool, mx, members, parts.sender, parts.rcpt_check)
 
     def then(results: list[CheckResult]) -> None:
-        store_results(parts.cache, key, results, parts.cache_ttl)
+        parts.stores.append((key, results))
         share(results)
 
     cached = cached_results(parts.cache, key)
@@ -128,7 +134,7 @@ def _start_rcpt(
     sender: SenderConfig,
     rcpt_check: RcptCheck,
 ) -> None:
-    hosts = mx_hosts(mx, usable_only=True)
+    hosts = mx_hosts(mx, usable_only=True, implicit=True)
     if not hosts:
         return  # the mx check already says why nothing can be asked
     for member in members:
@@ -166,6 +172,15 @@ def _start_vendor(pool: CheckPool, target: AddressTarget, parts: AddressChecks) 
             bounces = crashed_result("bounces", target.address, error)
         target.checks.append(bounces)
         pool.emit([bounces])
+    if parts.deliveries is not None:
+        # Also on the caller's thread: the helpdesk reads probes from its database.
+        try:
+            delivery = check_delivery(target.address, evidence=parts.deliveries(target.address))
+        except Exception as error:
+            logger.exception("delivery evidence for %s failed", target.address)
+            delivery = crashed_result("delivery", target.address, error)
+        target.checks.append(delivery)
+        pool.emit([delivery])
 
 
 def _closing_connections(

@@ -16,7 +16,7 @@ from diagnostics.types import CheckResult, Outcome
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = "v1"
+CACHE_VERSION = "v2"  # v2: resolver sanity results; DMARC by RFC 7489 §6.6.3
 
 
 def result_from_dict(data: dict[str, Any]) -> CheckResult:

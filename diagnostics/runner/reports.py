@@ -9,8 +9,17 @@ from typing import Any
 from diagnostics.types import CheckResult, Verdict
 
 # The order results are reported in, whichever finished first.
-SENDER_ORDER = ("spf", "dkim", "dmarc", "reverse_dns", "blocklist", "relay")
-ADDRESS_ORDER = ("syntax", "typo", "mx", "gateway", "smtp_rcpt", "suppression", "bounces")
+SENDER_ORDER = ("resolver", "spf", "dkim", "dmarc", "reverse_dns", "blocklist", "relay")
+ADDRESS_ORDER = (
+    "syntax",
+    "typo",
+    "mx",
+    "gateway",
+    "smtp_rcpt",
+    "suppression",
+    "bounces",
+    "delivery",
+)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Look-up, reactivation and events for vendors that keep one suppression list per reason.
 
-SendGrid (bounces, spam reports) and Mailgun (bounces, complaints) each answer "is this address
-on list X" per list and delete it per list; only how a list is read and how an entry is deleted
-differ, and each adapter says that in `_records` and `_delete`.
+SendGrid (bounces, invalid emails, spam reports, global unsubscribes) and Mailgun (bounces,
+complaints) each answer "is this address on list X" per list and delete it per list; only how a
+list is read and how an entry is deleted differ, and each adapter says that in `_records` and
+`_delete` (and, when some list must not be lifted by a reactivation, in `_refuse_reactivation`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SuppressionListsAdapter:
         if not records:
             return finding_from_records(records, address=address, source=self.name)
         self._before[address.casefold()] = records
+        self._refuse_reactivation(address, records)  # before anything is deleted
         for list_name in dict.fromkeys(r.list_name for r in records):
             self._delete(list_name, address)
         after = finding_from_records(self._records(address), address=address, source=self.name)
@@ -69,3 +71,6 @@ class SuppressionListsAdapter:
     def _delete(self, list_name: str, address: str) -> None:
         """Remove `address` from one list; already gone counts as done. Raises AdapterError."""
         raise NotImplementedError
+
+    def _refuse_reactivation(self, address: str, records: list[SuppressionRecord]) -> None:
+        """Raise AdapterError when a reactivation must not lift these entries; nothing here."""

@@ -4,8 +4,9 @@
 rules that also fit are added as short "Also:" notes, so nothing is hidden.
 
     evidence.py   the results for one address, grouped by check, and questions about them
-    rules.py      which evidence makes each cause fit, and the ranking
+    rules.py      which evidence makes each cause fit, and the ranking (documented there)
     advice.py     what each rule says: confidence, next step in plain words, owner
+    followup.py   the same for the helpdesk's evidence: confirmed probes, reactivations
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from diagnostics.types import BounceClass, Cause, CheckResult, Verdict
-from diagnostics.verdict.advice import brief, join, names
+from diagnostics.verdict.advice import brief, join, mx_note, names
 from diagnostics.verdict.evidence import Evidence
 from diagnostics.verdict.rules import NOTHING_FOUND, RULES, Rule
 
@@ -21,11 +22,17 @@ MAX_NOTES = 3
 
 
 def _notes(ev: Evidence, winner: Rule) -> str:
+    delivered = winner.name == "delivered"  # then inferences that contradict it go unsaid
     notes = [
         f"Also: {brief(found[0])}."
         for rule in RULES
-        if rule.noted and rule.cause is not winner.cause and (found := rule.evidence(ev))
+        if rule.noted
+        and rule.cause is not winner.cause
+        and not (delivered and rule.inferred)
+        and (found := rule.evidence(ev))
     ][:MAX_NOTES]
+    if not delivered and winner.name != "no_domain":
+        notes.append(mx_note(ev))
     if ev.bounce_count(BounceClass.SOFT) and winner.name != "filtered":
         notes.append("Also: mail to the address was temporarily refused recently (mailbox full?).")
     unfinished = ev.unfinished(essential=False)
@@ -33,7 +40,7 @@ def _notes(ev: Evidence, winner: Rule) -> str:
         notes.append(
             f"Could not finish: {names(unfinished)}; re-run later to complete the picture."
         )
-    return " ".join(notes)
+    return " ".join(n for n in notes if n)
 
 
 def verdict_for(address: str, results: Sequence[CheckResult]) -> Verdict:

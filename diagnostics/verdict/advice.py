@@ -149,7 +149,7 @@ def suppressed(ev: Evidence) -> Finding:
         join(
             f"The mail vendor has deactivated (suppressed) {ev.address}"
             + (f" since {since}" if since else "")
-            + (f" (reason: {reason})" if reason else "")
+            + (f" (the vendor's reason: {reason})" if reason else "")
             + ", so it silently stops sending to it.",
             "National office: forward the address to the vendor to reactivate it.",
             _log_rule(ev),
@@ -265,7 +265,7 @@ def authentication(ev: Evidence) -> Finding:
     )
 
 
-def _gateway_guidance(ev: Evidence) -> str:
+def gateway_guidance(ev: Evidence) -> str:
     product = ev.detail("gateway", "product_name")
     if not product:
         return (
@@ -299,7 +299,7 @@ def filter_bounce(ev: Evidence) -> Finding:
             + ("blocked our mail as spam" if spam else "refused our mail by its policy")
             + f" on {day(worst.get('occurred_at'))}"
             + (f" ({quote(said)})." if said else "."),
-            _gateway_guidance(ev),
+            gateway_guidance(ev),
             SPAM_FILTER_DUTY,
             PROBE_ADVICE,
         ),
@@ -323,15 +323,33 @@ def unfinished(ev: Evidence) -> Finding:
     )
 
 
-def fallback(ev: Evidence) -> Finding:
+def resolver(ev: Evidence) -> Finding:
+    broken = ev.resolver_failed()
     return Finding(
         "low",
         join(
-            f"{ev.domain} publishes no mail server (MX) record; mail to it relies on a fallback "
-            "to the domain's own address, which many senders and vendors do not use.",
-            f"State IT: publish an MX record for {ev.domain}, then send a delivery probe.",
+            f"{broken.summary if broken else 'Our DNS resolver is not answering correctly.'}",
+            f"So nothing DNS said about {ev.domain} or about our sending counts, and no domain "
+            "is blamed.",
+            "National office: fix the DNS resolver the diagnostics workers use (the "
+            "DIAGNOSTICS_NAMESERVERS setting, or the workers' /etc/resolv.conf), then re-run "
+            "the checks.",
         ),
     )
+
+
+def mx_note(ev: Evidence) -> str:
+    """A word on an MX warning, which never decides a verdict on its own."""
+    reason = ev.detail("mx", "reason")
+    if reason == "no_mx_address_fallback":
+        return (
+            f"Also: {ev.domain} publishes no MX record, so mail goes to its address record "
+            "(the implicit MX of RFC 5321 §5.1). State IT: make sure that host accepts mail "
+            f"for {ev.domain}, or publish an MX record."
+        )
+    if reason == "some_mx_hosts_unresolvable":
+        return f"Also: {brief(ev.first('mx'))}."
+    return ""
 
 
 def gateway(ev: Evidence) -> Finding:
@@ -340,7 +358,7 @@ def gateway(ev: Evidence) -> Finding:
         join(
             "Nothing else was found wrong, so our mail most likely waits in the spam filter's "
             "quarantine or the user's junk folder.",
-            _gateway_guidance(ev),
+            gateway_guidance(ev),
             SPAM_FILTER_DUTY,
             PROBE_ADVICE,
             _ask_vendor_next(ev),

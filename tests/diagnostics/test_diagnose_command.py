@@ -26,6 +26,7 @@ def test_json_is_the_run_report_shape(diagnostics_settings):
     assert set(data) == {"sender", "addresses"}
     assert set(data["sender"]) == {"checks"}
     assert {c["check"] for c in data["sender"]["checks"]} == {
+        "resolver",
         "spf",
         "dkim",
         "dmarc",
@@ -78,7 +79,11 @@ def test_unreachable_name_server_gives_inconclusive_checks(diagnostics_settings)
 
     mx = {c["check"]: c for c in data["addresses"][0]["checks"]}["mx"]
     assert mx["outcome"] == "inconclusive"
-    assert all(c["outcome"] == "inconclusive" for c in data["sender"]["checks"])
+    resolver, *others = data["sender"]["checks"]
+    assert (resolver["check"], resolver["outcome"]) == ("resolver", "fail")
+    assert not any(p["ok"] for p in resolver["details"]["probes"])
+    assert all(c["outcome"] == "inconclusive" for c in others)
+    assert data["addresses"][0]["verdict"]["owner"] == "national"
 
 
 def test_known_domain_feeds_the_typo_check(diagnostics_settings):

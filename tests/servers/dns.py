@@ -22,9 +22,25 @@ import threading
 import time
 from collections import Counter
 
-from dnslib import QTYPE, DNSRecord
+from dnslib import QTYPE, RCODE, DNSRecord
 
 from tests.servers.zones import Zone, crafted_zone, zone_name
+
+
+class BrokenResolverZone:
+    """Answers every question with one error code, as a broken or hijacked resolver does.
+
+    `BrokenResolverZone("NXDOMAIN")` says no name exists (a resolver behind a captive portal
+    or with a bad forwarder); `BrokenResolverZone("SERVFAIL")` fails every lookup.
+    """
+
+    def __init__(self, rcode: str = "NXDOMAIN") -> None:
+        self.rcode = getattr(RCODE, rcode)
+
+    def answer(self, request: DNSRecord) -> DNSRecord:
+        reply = request.reply()
+        reply.header.rcode = self.rcode
+        return reply
 
 
 class _UdpHandler(socketserver.BaseRequestHandler):
@@ -75,7 +91,9 @@ class _ThreadingTcp(socketserver.ThreadingMixIn, socketserver.TCPServer):
 class DnsServer:
     """Serves a Zone on 127.0.0.1 over UDP and TCP on one port, with an optional delay per query."""
 
-    def __init__(self, zone: Zone, *, host: str = "127.0.0.1", delay: float = 0.0) -> None:
+    def __init__(
+        self, zone: Zone | BrokenResolverZone, *, host: str = "127.0.0.1", delay: float = 0.0
+    ) -> None:
         self.zone = zone
         self.host = host
         self.delay = delay  # seconds before each answer; settable while running

@@ -23,6 +23,17 @@ TIMEOUT_IP = "203.0.113.5"  # its reverse zone never answers
 SERVFAIL_IP = "198.51.100.7"  # its reverse zone answers SERVFAIL
 SENDER_IPS = (CONFIRMED_IP, MISMATCH_IP, NO_PTR_IP)
 
+# DIAGNOSTICS_SANITY_NAMES for tests: names in these zones that a working resolver answers,
+# none of them asked by any other check (so counts of questions stay exact).
+SANITY_NAMES = (
+    "test. SOA",
+    "test. NS",
+    "{sender} SOA",
+    "provider1.sanity.test MX",
+    "provider2.sanity.test MX",
+    "provider3.sanity.test MX",
+)
+
 IP_BLOCKLIST = "bl.dnsbl.test"
 ERROR_BLOCKLIST = "err.dnsbl.test"  # every query answers 127.255.255.254 (public-resolver error)
 QUOTA_BLOCKLIST = "quota.dnsbl.test"  # every query answers 127.255.255.255 (over quota)
@@ -55,7 +66,13 @@ ZONE_TEXT = """
 $ORIGIN test.
 $TTL 300
 @                       SOA   ns.test. hostmaster.test. 1 3600 600 86400 60
+@                       NS    ns.test.
 ns                      A     127.0.0.1
+
+; --- names a working resolver must answer (the resolver sanity check) -----------------
+provider1.sanity        MX    10 mx.provider1.sanity.test.
+provider2.sanity        MX    10 mx.provider2.sanity.test.
+provider3.sanity        MX    10 mx.provider3.sanity.test.
 
 ; --- recipient domains -------------------------------------------------------------
 ok                      MX    10 mx1.ok.test.
@@ -65,6 +82,7 @@ mx1.ok                  AAAA  2001:db8::21
 mx2.ok                  A     192.0.2.22
 nullmx                  MX    0 .
 afallback               A     192.0.2.50
+afallback6              AAAA  2001:db8::50
 nomail                  TXT   "v=spf1 -all"
 deadmx                  MX    10 gone1.deadmx.test.
 deadmx                  MX    20 gone2.nowhere.test.
@@ -95,6 +113,15 @@ nodmarc                 TXT   "v=spf1 ip4:192.0.2.10 -all"
 _dmarc.dmarc-multi      TXT   "v=DMARC1; p=reject"
 _dmarc.dmarc-multi      TXT   "v=DMARC1; p=none"
 _dmarc.dmarc-invalid    TXT   "v=DMARC1; rua=mailto:reports@dmarc-invalid.test"
+_dmarc.dmarc-nop        TXT   "v=DMARC1; p=bogus"
+_dmarc.dmarc-badsp      TXT   "v=DMARC1; p=reject; sp=bogus; rua=mailto:d@dmarc-badsp.test"
+_dmarc.dmarc-badsp-norua TXT  "v=DMARC1; p=reject; sp=bogus"
+_dmarc.dmarc-notfirst   TXT   "p=reject; v=DMARC1"
+_dmarc.dmarc-rua TXT "v=DMARC1; p=reject; rua=mailto:agg@reports.test,mailto:x@unauth.test!10m"
+dmarc-rua.test._report._dmarc.reports TXT "v=DMARC1"
+_dmarc.dmarc-wild       TXT   "v=DMARC1; p=reject; rua=mailto:agg@wild-reports.test"
+*._report._dmarc.wild-reports TXT "v=DMARC1"
+_dmarc.b.dmarc-walk     TXT   "v=DMARC1; p=reject"
 
 ; --- SPF cases -----------------------------------------------------------------------
 spf-softfail            TXT   "v=spf1 ip4:198.51.100.0/24 ~all"
@@ -179,6 +206,8 @@ class Zone:
         self.refused: set[str] = set()
         self.silent: set[str] = set()  # never answered: the client times out
         self.without_soa: set[str] = set()  # negative answers carry no SOA
+        # Exact names whose other types never answer: name -> the types that still do.
+        self.timeouts: dict[str, set[int]] = {}
 
     def load(self, text: str) -> Zone:
         for rr in RR.fromZone(text):
@@ -192,6 +221,11 @@ class Zone:
             value = " ".join(f'"{chunk}"' for chunk in chunks)
         for rr in RR.fromZone(f"{name.rstrip('.')}. {ttl} IN {rtype} {value}"):
             self._put(rr)
+        return self
+
+    def put(self, rr: RR) -> Zone:
+        """Add a record built by the caller (any type, any rdata)."""
+        self._put(rr)
         return self
 
     def _put(self, rr: RR) -> None:
@@ -232,6 +266,8 @@ class Zone:
         reply = request.reply()
         if _suffix_match(qname, self.silent):
             return None
+        if qname in self.timeouts and qtype not in self.timeouts[qname]:
+            return None
         if _suffix_match(qname, self.servfail):
             reply.header.rcode = RCODE.SERVFAIL
             return reply
@@ -268,6 +304,12 @@ class Zone:
 def crafted_zone() -> Zone:
     """The zones every diagnostics test reads: one crafted name per outcome."""
     zone = Zone().load(ZONE_TEXT)
+    # What the default DIAGNOSTICS_SANITY_NAMES ask, so runs that keep the default (the ticket
+    # tests) find this server a healthy resolver too.
+    zone.add(".", "SOA", "a.root-servers.test. hostmaster.test. 1 3600 600 86400 60")
+    zone.add(".", "NS", "a.root-servers.test.")
+    for provider in ("gmail.com", "outlook.com", "yahoo.com"):
+        zone.add(provider, "MX", f"10 mx.{provider}.")
     key_2048 = rsa_public_key_b64(2048)
     zone.add("s1._domainkey.sender.test", "TXT", f"v=DKIM1; k=rsa; p={key_2048}")
     zone.add("s1.dkim.esp.test", "TXT", f"v=DKIM1; k=rsa; p={key_2048}")

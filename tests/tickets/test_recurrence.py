@@ -114,7 +114,7 @@ def test_watch_looks_up_on_the_configured_days(people, settings):
         address=address.address,
         occurred_at=timezone.now() - timedelta(days=1),
         bounce_class="hard",
-        source="upload",
+        source=f"upload:{ticket.pk}",  # pasted on this ticket
     )
     assert recurrence.recurrence_check_address(address_id=address.pk) is True
     ticket.refresh_from_db()
@@ -122,3 +122,21 @@ def test_watch_looks_up_on_the_configured_days(people, settings):
     assert ticket.status == Status.TRIAGE
     assert address.recurrence_checks_done == 1 and address.recurred_at is not None
     assert recurrence.recurrence_due() == []
+
+
+def test_a_bounce_pasted_on_another_states_ticket_is_not_this_tickets_evidence(people):
+    ticket = reactivated_ticket(people, final=Status.RESOLVED)
+    address = ticket.addresses.get()
+    AffectedAddress.objects.filter(pk=address.pk).update(
+        reactivated_at=timezone.now() - timedelta(days=2)
+    )
+    foreign = file_ticket(people["foreign_admin"], address.address)
+    BounceEvent.objects.create(
+        address=address.address,
+        occurred_at=timezone.now() - timedelta(days=1),
+        bounce_class="hard",
+        source=f"upload:{foreign.pk}",
+    )
+    assert recurrence.recurrence_check_address(address_id=address.pk) is False
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED

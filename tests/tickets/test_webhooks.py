@@ -1,4 +1,7 @@
-"""Bounce webhooks (django-anymail): authenticated, recorded once, shown on the right ticket."""
+"""Bounce webhooks (django-anymail): authenticated, recorded once, shown on the right ticket.
+
+Each vendor's own classification is tested in tests/tickets/webhooks/ (docs/webhooks.md).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ URL = "/anymail/postmark/tracking/"
 
 @pytest.fixture(autouse=True)
 def _webhook_secret(settings):
+    settings.WEBHOOK_VENDORS = ["postmark"]
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "hook:s3cret"}
 
 
@@ -49,12 +53,59 @@ def post(client, payload, **headers):
 
 
 def test_webhook_without_the_secret_is_refused(client, people):
-    assert post(client, postmark_bounce("a@northland.example")).status_code == 400
-    assert (
-        post(client, postmark_bounce("a@northland.example"), **auth("hook:wrong")).status_code
-        == 400
-    )
+    missing = post(client, postmark_bounce("a@northland.example"))
+    assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith("Basic")
+    wrong = post(client, postmark_bounce("a@northland.example"), **auth("hook:wrong"))
+    assert wrong.status_code == 401
     assert not BounceEvent.objects.exists()
+
+
+def test_with_no_secret_configured_the_webhook_is_not_served(client, people, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ""}
+    forged = post(client, postmark_bounce("a@northland.example"), **auth(""))
+    assert forged.status_code == 404
+    assert not BounceEvent.objects.exists()
+
+
+def test_only_the_configured_vendors_webhook_is_served(client, people):
+    for esp in ("sendgrid", "mailgun", "amazon_ses", "mandrill", "brevo", "resend"):
+        response = client.post(
+            f"/anymail/{esp}/tracking/", "{}", content_type="application/json", **auth()
+        )
+        assert response.status_code == 404, esp
+    inbound = client.post("/anymail/postmark/inbound/", "{}", content_type="application/json")
+    assert inbound.status_code == 404
+
+
+@pytest.mark.parametrize("body", ["{not json", "", "null", "[]", '{"RecordType": 5}', "\u0000"])
+def test_a_malformed_body_is_a_400_never_a_500(client, people, body):
+    response = client.post(URL, body, content_type="application/json", **auth())
+    assert response.status_code in (200, 400), (body, response.status_code)
+    assert not BounceEvent.objects.exists()
+
+
+def test_start_up_refuses_a_served_webhook_without_its_secret():
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 50,
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "MAIL_VENDOR": "postmark",
+        "ANYMAIL_WEBHOOK_SECRET": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "deliverytickets.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "ANYMAIL_WEBHOOK_SECRET is not set" in done.stderr
 
 
 def test_hard_bounce_shows_on_the_open_ticket_with_that_address(client, people):
@@ -71,7 +122,8 @@ def test_hard_bounce_shows_on_the_open_ticket_with_that_address(client, people):
         "550",
         True,
     )
-    assert event.source == "webhook:postmark"
+    assert (event.source, event.vendor_type) == ("webhook:postmark", "HardBounce")
+    assert event.external_id == "Bounce:42:jane.roe@northland.example"
     line = ticket.events.get(kind=EventKind.BOUNCE)
     assert "hard bounce" in line.text and "5.1.1" in line.text
     assert not other.events.filter(kind=EventKind.BOUNCE).exists()

@@ -2,15 +2,111 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from tickets import selectors, services
 from tickets.api import serializers as s
 from tickets.filters import TicketFilter
+from tickets.selectors.tickets import (
+    COUNT_CAP,
+    LAST,
+    SEARCH_COUNT_CAP,
+    TicketPage,
+    ticket_list_page,
+)
+from tickets.workflow import TRANSITIONS
+
+
+class TicketPagination(BasePagination):
+    """The list pages' seek pagination: links to the first, previous, next and last pages.
+
+    Each link carries a `cursor` naming the row to continue from, so any page costs what the
+    first does; `count` stops at COUNT_CAP and `count_capped` says there are more.
+    """
+
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page: TicketPage = ticket_list_page(
+            queryset,
+            cursor=request.query_params.get(self.cursor_query_param),
+            searched=bool(request.query_params.get("q", "").strip()),
+            size=api_settings.PAGE_SIZE,
+        )
+        return list(self.page)
+
+    def _link(self, cursor: str | None) -> str:
+        url = self.request.build_absolute_uri()
+        if cursor is None:
+            return remove_query_param(url, self.cursor_query_param)
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data):
+        page = self.page
+        return Response(
+            {
+                "count": page.count,
+                "count_capped": page.count_capped,
+                "first": self._link(None),
+                "previous": self._link(page.previous_cursor) if page.has_previous else None,
+                "next": self._link(page.next_cursor) if page.has_next else None,
+                "last": self._link(LAST),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["count", "count_capped", "first", "previous", "next", "last", "results"],
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "description": f"Tickets matching, counted up to {COUNT_CAP} "
+                    f"({SEARCH_COUNT_CAP} with a search `q`).",
+                    "example": 123,
+                },
+                "count_capped": {
+                    "type": "boolean",
+                    "description": "True when more than `count` tickets match.",
+                },
+                "first": {**link, "example": "http://api.example.org/tickets/"},
+                "previous": {
+                    **link,
+                    "nullable": True,
+                    "example": "http://api.example.org/tickets/?cursor=WyJiIiwiMjAyNi0xMS0yOVQx",
+                },
+                "next": {
+                    **link,
+                    "nullable": True,
+                    "example": "http://api.example.org/tickets/?cursor=WyJhIiwiMjAyNi0xMS0yOVQx",
+                },
+                "last": {**link, "example": "http://api.example.org/tickets/?cursor=last"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The page: a cursor from a `next`, `previous` or `last` link; "
+                "none for the first page.",
+                "schema": {"type": "string"},
+            }
+        ]
 
 
 class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -20,6 +116,21 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_value_regex = r"DT-\d+"
     filter_backends = [DjangoFilterBackend]
     filterset_class = TicketFilter
+    pagination_class = TicketPagination
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Reach before role (as the pages' `in_reach`): a ticket out of reach, or an address not
+        # on it, is 404 whatever the action, before a service can answer 403 for the role.
+        # A method the route does not take (no action) stays 405.
+        if self.action is None or "number" not in kwargs:
+            return
+        if "address_id" in kwargs:
+            selectors.address_get_visible(
+                user=request.user, number=kwargs["number"], address_id=int(kwargs["address_id"])
+            )
+        else:
+            selectors.ticket_get_visible(user=request.user, number=kwargs["number"])
 
     def get_queryset(self):
         return selectors.ticket_list_related(selectors.tickets_visible_to(self.request.user))
@@ -28,9 +139,6 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if self.action == "retrieve":
             return s.TicketDetailSerializer
         return s.TicketListSerializer
-
-    def _ticket(self):
-        return selectors.ticket_get_visible(user=self.request.user, number=self.kwargs["number"])
 
     def _detail(self, number: str, code=status.HTTP_200_OK) -> Response:
         ticket = selectors.ticket_detail(user=self.request.user, number=number)
@@ -112,7 +220,8 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
     def transition(self, request, number=None, name=None):
         """Take a workflow transition; 400 lists what is missing, 409 means reload."""
-        self._ticket()  # 404 before anything else for a ticket out of reach
+        if name not in TRANSITIONS:
+            raise Http404("No such action.")  # as the page answers
         serializer = s.TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -103,7 +103,27 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "status_changed_at"])]
+        # Each list reads one page of rows in the order of one of these, whatever the table's
+        # size (docs/performance.md): seek pagination walks (created_at, id) for the lists and
+        # (status_changed_at, id) for the queues.
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"]),
+            models.Index(fields=["created_at", "id"], name="ticket_list_idx"),
+            models.Index(fields=["state", "created_at", "id"], name="ticket_state_list_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="ticket_status_list_idx"),
+            # Queues wait on open tickets only: oldest wait first would otherwise walk past
+            # every ticket closed long ago.
+            models.Index(
+                fields=["status_changed_at", "id"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="ticket_open_wait_idx",
+            ),
+            models.Index(
+                fields=["state", "status_changed_at", "id"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="ticket_state_open_wait_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=Status.values), name="ticket_status_valid"
@@ -168,6 +188,10 @@ class AffectedAddress(models.Model):
     class Meta:
         ordering = ["address"]
         verbose_name_plural = "affected addresses"
+        # The search's trigram index, GIN on UPPER(address) gin_trgm_ops for the
+        # `address__icontains` of `selectors.tickets.tickets_search`, is made by migration 0008 on
+        # PostgreSQL only: declared here, a GinIndex would need django.contrib.postgres installed
+        # and would break `migrate` on SQLite.
         constraints = [
             models.UniqueConstraint(fields=["ticket", "address"], name="address_unique_per_ticket"),
             models.CheckConstraint(

@@ -17,6 +17,7 @@ from tickets.selectors.diagnosis import (
 )
 from tickets.selectors.duplicates import open_tickets_by_address, ticket_filed_by_submission
 from tickets.selectors.probes import probe_by_token, probe_link_state
+from tickets.selectors.reach import address_get_visible, states_visible_to
 from tickets.selectors.tickets import (
     attachment_get_visible,
     statuses_owned_by,
@@ -35,6 +36,7 @@ __all__ = [
     "ticket_filed_by_submission",
     "open_tickets_by_address",
     "AddressActions",
+    "address_get_visible",
     "address_actions",
     "attachment_get_visible",
     "probe_by_token",
@@ -50,6 +52,7 @@ __all__ = [
     "run_progress",
     "sender_health_latest",
     "sender_health_pending",
+    "states_visible_to",
     "statuses_owned_by",
     "ticket_capabilities",
     "ticket_detail",

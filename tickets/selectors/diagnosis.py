@@ -28,7 +28,7 @@ STUCK_AFTER = timedelta(minutes=2)
 # worker (a killed process, a lost machine): the sweeper sends it again, the page offers a re-run.
 LEASE = timedelta(seconds=90)
 
-SENDER_CHECKS = frozenset({"spf", "dkim", "dmarc", "reverse_dns", "blocklist", "relay"})
+SENDER_CHECKS = frozenset({"resolver", "spf", "dkim", "dmarc", "reverse_dns", "blocklist", "relay"})
 
 # What national staff are offered once a verdict is in.
 SUGGESTED_TRANSITION = {

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404
 
 from tickets.models import (
@@ -45,7 +55,7 @@ def tickets_waiting_on(user) -> QuerySet[Ticket]:
         return Ticket.objects.none()
     return ticket_list_related(
         tickets_visible_to(user).filter(status__in=statuses_owned_by(ROLE_SIDE[role]))
-    ).order_by("status_changed_at")
+    ).order_by(*QUEUE_ORDERING)
 
 
 def ticket_list_related(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -53,6 +63,194 @@ def ticket_list_related(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return tickets.select_related("state", "reporter").prefetch_related(
         Prefetch("addresses", queryset=AffectedAddress.objects.only("id", "ticket_id", "address"))
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists at any size: search, and pages read by seeking, never by offset or a full count.
+
+# Each list's order ends with the primary key, so it is total, and has an index that returns
+# rows in it (Ticket.Meta.indexes): newest filed first for the lists, oldest wait first for the
+# queues.
+LIST_ORDERING = ("-created_at", "-id")
+QUEUE_ORDERING = ("status_changed_at", "id")
+PAGE_SIZE = 25
+# The lists say how many tickets match up to this many, and "more than" beyond: counting all of
+# 100,000 rows would cost more than the page itself. A filter counts from an index alone; a
+# search must look at the addresses of every ticket it counts, so it counts one page's worth,
+# which costs what the page does.
+COUNT_CAP = 1000
+SEARCH_COUNT_CAP = PAGE_SIZE
+# The cursor of the last page; the others are opaque tokens naming the row to seek past.
+LAST = "last"
+
+# A ticket number as people type it: "DT-000123", "dt-123", "DT123" or "123" (services.filing
+# numbers tickets "DT-" and the id in six digits or more).
+_TICKET_NUMBER = re.compile(r"(?:DT-?)?(\d{1,12})", re.IGNORECASE)
+
+
+def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]:
+    """The tickets among `tickets` that match what a person typed in the search box.
+
+    A ticket number (digits, with or without "DT-") matches that ticket exactly and the numbers
+    starting with what was typed, through the number's unique index. Anything else matches the
+    tickets with an affected address containing it, in any case, which covers a whole address,
+    part of one and a domain; on PostgreSQL the trigram index on UPPER(address) finds them.
+    """
+    query = query.strip()
+    if not query:
+        return tickets
+    number = _TICKET_NUMBER.fullmatch(query)
+    if number:
+        digits = number.group(1)
+        return tickets.filter(
+            Q(number=f"DT-{int(digits):06d}") | Q(number__startswith=f"DT-{digits}")
+        )
+    # Exists, not a join: one row per ticket however many of its addresses match. The domain
+    # is the end of the address, so one lookup serves both.
+    local, at, _ = query.partition("@")
+    if not at or len(local) < 3:
+        matching = AffectedAddress.objects.filter(address__icontains=query)
+    else:
+        # A GIN trigram scan reads the entries of every trigram asked for, and the domain's
+        # ("example", "gov", "mail") are on thousands of addresses; the local part picks out a
+        # person. So the index is asked for "local@" and the whole text is checked on the few
+        # rows it finds, by an expression the index does not serve (LOWER, not UPPER).
+        matching = (
+            AffectedAddress.objects.filter(address__icontains=f"{local}@")
+            .alias(address_lower=Lower("address"))
+            .filter(address_lower__contains=query.lower())
+        )
+    return tickets.filter(Exists(matching.filter(ticket=OuterRef("pk"))))
+
+
+class InvalidCursor(Http404):
+    """A page cursor this list did not hand out: the page does not exist."""
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of a list, with the cursors of its neighbours; iterable like a Django Page."""
+
+    tickets: list[Ticket]
+    next_cursor: str | None
+    previous_cursor: str | None
+    count: int | None = None  # matching tickets, counted up to COUNT_CAP; None if not asked
+    count_capped: bool = False  # more than `count` match
+
+    def __iter__(self) -> Iterator[Ticket]:
+        return iter(self.tickets)
+
+    def __len__(self) -> int:
+        return len(self.tickets)
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+def ticket_list_page(
+    tickets: QuerySet[Ticket], *, cursor: str | None, searched: bool, size: int = PAGE_SIZE
+) -> TicketPage:
+    """A page of the list, newest filed first, with how many match, counted up to COUNT_CAP
+    (SEARCH_COUNT_CAP when `searched`: the tickets went through `tickets_search`).
+
+    Three queries whatever the list's size: the rows, their addresses, the capped count.
+    Raises InvalidCursor (a 404) for a cursor the list did not hand out.
+    """
+    page = _seek_page(tickets, ordering=LIST_ORDERING, cursor=cursor, size=size)
+    cap = SEARCH_COUNT_CAP if searched else COUNT_CAP
+    counted = tickets.order_by().values("pk")[: cap + 1].count()
+    return TicketPage(
+        page.tickets,
+        page.next_cursor,
+        page.previous_cursor,
+        count=min(counted, cap),
+        count_capped=counted > cap,
+    )
+
+
+def tickets_waiting_page(*, user, cursor: str | None, size: int = PAGE_SIZE) -> TicketPage:
+    """A page of the user's queue (`tickets_waiting_on`), oldest wait first; two queries.
+
+    Raises InvalidCursor (a 404) for a cursor the queue did not hand out.
+    """
+    return _seek_page(tickets_waiting_on(user), ordering=QUEUE_ORDERING, cursor=cursor, size=size)
+
+
+def _seek_page(
+    tickets: QuerySet[Ticket], *, ordering: tuple[str, ...], cursor: str | None, size: int
+) -> TicketPage:
+    # Keyset ("seek") pagination: a page starts after the key of the row the previous page
+    # ended on, so the database reads `size + 1` rows from an index in this order however deep
+    # the page is. The extra row says whether there is another page beyond.
+    backwards = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in ordering)
+    if not cursor:
+        rows = list(tickets.order_by(*ordering)[: size + 1])
+        items, has_next, has_previous = rows[:size], len(rows) > size, False
+    elif cursor == LAST:
+        rows = list(tickets.order_by(*backwards)[: size + 1])
+        items, has_next, has_previous = rows[:size][::-1], False, len(rows) > size
+    else:
+        forward, key = _cursor_read(cursor, ordering)
+        if forward:
+            rows = list(tickets.filter(_after(ordering, key)).order_by(*ordering)[: size + 1])
+            items, has_next, has_previous = rows[:size], len(rows) > size, True
+        else:
+            rows = list(tickets.filter(_after(backwards, key)).order_by(*backwards)[: size + 1])
+            items, has_next, has_previous = rows[:size][::-1], True, len(rows) > size
+        if not items:  # the rows beyond were deleted since: show the end that is left
+            return _seek_page(
+                tickets, ordering=ordering, cursor=LAST if forward else None, size=size
+            )
+    return TicketPage(
+        items,
+        next_cursor=_cursor_make(True, items[-1], ordering) if has_next else None,
+        previous_cursor=_cursor_make(False, items[0], ordering) if has_previous else None,
+    )
+
+
+def _after(ordering: tuple[str, ...], key: list) -> Q:
+    """Rows strictly after `key` in `ordering`, phrased so an index on its columns seeks there.
+
+    (a, b) after (x, y) is `a > x OR (a = x AND b > y)`; PostgreSQL cannot turn that OR into an
+    index range, so the bound on the first column, `a >= x`, is added for it to start from.
+    """
+    names = [name.lstrip("-") for name in ordering]
+    ops = ["lt" if name.startswith("-") else "gt" for name in ordering]
+    after = Q()
+    for i, name in enumerate(names):
+        ties = Q(**{names[j]: key[j] for j in range(i)})
+        after |= ties & Q(**{f"{name}__{ops[i]}": key[i]})
+    return Q(**{f"{names[0]}__{ops[0]}e": key[0]}) & after
+
+
+def _cursor_make(forward: bool, ticket: Ticket, ordering: tuple[str, ...]) -> str:
+    values = [getattr(ticket, name.lstrip("-")) for name in ordering]
+    key = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps(["a" if forward else "b", *key], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_read(cursor: str, ordering: tuple[str, ...]) -> tuple[bool, list]:
+    """(forward, key) from a cursor `_cursor_make` wrote for this ordering; InvalidCursor if not."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        direction, *values = raw
+        if direction not in ("a", "b") or len(values) != len(ordering):
+            raise ValueError(direction)
+        key = [
+            Ticket._meta.get_field(name.lstrip("-")).to_python(value)
+            for name, value in zip(ordering, values, strict=True)
+        ]
+    except (ValueError, TypeError, OverflowError, binascii.Error, ValidationError):
+        raise InvalidCursor("No such page.") from None
+    if any(value is None for value in key):
+        raise InvalidCursor("No such page.")
+    return direction == "a", key
 
 
 def ticket_get_visible(*, user, number: str, for_update: bool = False) -> Ticket:

@@ -25,8 +25,8 @@ def ticket_add_addresses(
     *, actor, number: str, addresses: list[ParsedAddress], expected_version: int | None = None
 ) -> list[AffectedAddress]:
     """Add addresses to an open ticket; ones it already lists are skipped."""
-    require_role(actor, FILE_ROLES, "add addresses")
     ticket = lock_ticket(actor=actor, number=number, expected_version=expected_version)
+    require_role(actor, FILE_ROLES, "add addresses")
     if not ticket.is_open:
         raise WorkflowError("Addresses can only be added to an open ticket; reopen it first.")
     known = {a.lower() for a in ticket.addresses.values_list("address", flat=True)}
@@ -59,8 +59,8 @@ def addresses_create(*, ticket: Ticket, addresses: list[ParsedAddress]) -> list[
 
 def vendor_address_locked(*, actor, number: str, address_id: int) -> tuple[Ticket, AffectedAddress]:
     """The ticket (locked) and one of its addresses, for an act of the vendor's side."""
-    require_role(actor, VENDOR_SIDE, "record vendor findings")
     ticket = lock_ticket(actor=actor, number=number)
+    require_role(actor, VENDOR_SIDE, "record vendor findings")
     if ticket.status != Status.WITH_VENDOR:
         raise WorkflowError("Vendor findings are recorded while the ticket is with the vendor.")
     address = ticket.addresses.select_for_update().filter(pk=address_id).first()

@@ -15,8 +15,9 @@ from django.utils import timezone
 from diagnostics.bounces import parse_bounce
 from diagnostics.models import BounceEvent
 from diagnostics.smtp_codes import find_reply_code, find_status
-from diagnostics.types import SUPPRESSING_CLASSES, BounceClass
+from diagnostics.types import INFORMATION_CLASSES, SUPPRESSING_CLASSES, BounceClass
 from tickets.models import OPEN_STATUSES, AffectedAddress, AttachmentKind, EventKind, Ticket
+from tickets.selectors.bounces import upload_source
 from tickets.services.attachments import attachment_store
 from tickets.services.common import durable, lock_ticket
 from tickets.services.diagnosis import diagnosis_schedule
@@ -68,7 +69,7 @@ def bounce_analyse(*, actor, number: str, raw: bytes, filename: str = "bounce.em
             reason=recipient.reason[:32],
             hard_bounce=recipient.hard_bounce,
             diagnostic=recipient.diagnostic,
-            source="upload",
+            source=upload_source(ticket),
         )
         matched.append(recipient)
     upload = ContentFile(raw, name=PurePath(filename).name or "bounce.eml")
@@ -115,29 +116,37 @@ def delivery_event_record(
     diagnostic: str = "",
     source: str,
     external_id: str = "",
+    vendor_type: str = "",
+    status: str = "",
+    reply_code: str = "",
 ) -> BounceEvent | None:
-    """Keep a vendor's bounce or complaint once; note it on open tickets listing the address.
+    """Keep a vendor's bounce, complaint or unsubscribe once; note it on open tickets with it.
 
-    Returns the stored event, or None for a redelivered one. Open tickets with the address get
-    a timeline line and a fresh diagnostics run for it; a hard bounce wakes the recurrence watch.
+    Returns the stored event, or None for a redelivered one (same `source` and `external_id`,
+    the webhook's de-duplication key). Open tickets with the address get a timeline line and a
+    fresh diagnostics run for it; a suppressing class (hard bounce, complaint) wakes the
+    recurrence watch. An information class (an unsubscribe) is kept and shown as such, never
+    as a fault. `status` and `reply_code` are the vendor's own when it gave them, else read
+    from the diagnostic.
     """
     diagnostic = (diagnostic or "")[:4000]
+    bounce_class = BounceClass(bounce_class).value
     try:
         with transaction.atomic():
             event = BounceEvent.objects.create(
                 address=address.strip(),
                 occurred_at=occurred_at or timezone.now(),
                 bounce_class=bounce_class,
-                status=find_status(diagnostic),
-                reply_code=find_reply_code(diagnostic),
+                status=(status or find_status(diagnostic))[:16],
+                reply_code=(reply_code or find_reply_code(diagnostic))[:3],
                 hard_bounce=bounce_class in SUPPRESSING_CLASSES,
                 diagnostic=diagnostic,
                 source=source[:32],
                 external_id=external_id[:200],
+                vendor_type=vendor_type[:64],
             )
     except IntegrityError:
         return None  # the vendor sent the same event again
-    label = BounceClass(bounce_class).label.lower()
     affected = AffectedAddress.objects.filter(
         address__iexact=event.address, ticket__status__in=OPEN_STATUSES
     ).values_list("ticket_id", "address")
@@ -147,13 +156,13 @@ def delivery_event_record(
             ticket=ticket,
             actor=None,
             kind=EventKind.BOUNCE,
-            text=f"The mail vendor reports: {label} for {listed}"
-            + (f": {event.diagnostic[:300]}" if event.diagnostic else "."),
-            data={"bounce_event": event.pk, "source": source},
+            text=_vendor_event_line(event, listed),
+            data={"bounce_event": event.pk, "source": source, "vendor_type": event.vendor_type},
             notify=False,
         )
         diagnosis_schedule(ticket=ticket, addresses=[listed])
     if event.hard_bounce:
+        label = BounceClass(event.bounce_class).label.lower()
         recurrence_on_bounce(
             address=event.address,
             occurred_at=event.occurred_at,
@@ -161,3 +170,14 @@ def delivery_event_record(
             + (f" ({event.diagnostic[:200]})" if event.diagnostic else ""),
         )
     return event
+
+
+def _vendor_event_line(event: BounceEvent, listed: str) -> str:
+    """The timeline line for a vendor's event on a ticket that lists the address."""
+    label = BounceClass(event.bounce_class).label.lower()
+    said = f" ({event.vendor_type})" if event.vendor_type else ""
+    detail = f": {event.diagnostic[:300]}" if event.diagnostic else "."
+    reported = f"the mail vendor reports {label}{said} for {listed}{detail}"
+    if event.bounce_class in INFORMATION_CLASSES:
+        return f"For information, not a delivery fault: {reported}"
+    return f"The mail vendor reports: {label}{said} for {listed}{detail}"

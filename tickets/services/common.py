@@ -27,7 +27,11 @@ def durable[**P, R](service: Callable[P, R]) -> Callable[P, R]:
 
 
 def require_role(actor, roles: Iterable[Role], what: str) -> Role:
-    """The actor's role, or PermissionDenied naming what it may not do."""
+    """The actor's role, or PermissionDenied naming what it may not do.
+
+    Call it after `lock_ticket`: a ticket out of the actor's reach must answer 404 before any
+    403 could tell that it exists.
+    """
     role = role_of(actor)
     if role not in set(roles):
         raise PermissionDenied(f"Your role may not {what}.")

@@ -18,17 +18,17 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
-from diagnostics.models import BounceEvent
 from diagnostics.resolver import resolver_from_settings
 from diagnostics.runner import run_checks
 from diagnostics.sender import SenderConfig
-from diagnostics.types import CheckResult, cause_label
+from diagnostics.types import CheckResult, DeliveryEvidence, cause_label
 from diagnostics.vendors.base import DeliveryEvent, ManualAdapter, SuppressionFinding
 from tickets.models import (
     AddressStatus,
     AddressVerdict,
     AffectedAddress,
     CheckRecord,
+    DeliveryProbe,
     DiagnosticRun,
     EventKind,
     MailDomain,
@@ -37,6 +37,7 @@ from tickets.models import (
 )
 from tickets.queue import queue_task_on_commit, send_task
 from tickets.roles import Role
+from tickets.selectors.bounces import bounce_events_for
 from tickets.selectors.diagnosis import (
     LEASE,
     STUCK_AFTER,
@@ -97,8 +98,8 @@ def diagnosis_schedule(
 @durable
 def diagnosis_rerun(*, actor, number: str) -> DiagnosticRun:
     """Queue a new diagnostics run for every address of an open ticket (once per double click)."""
-    require_role(actor, FILE_ROLES, "run diagnostics")
     ticket = lock_ticket(actor=actor, number=number)
+    require_role(actor, FILE_ROLES, "run diagnostics")
     if not ticket.is_open:
         raise WorkflowError("Checks run on open tickets; reopen it first.")
     current = latest_run(ticket)
@@ -138,8 +139,10 @@ def _suppression_adapter(addresses: list[AffectedAddress]) -> ManualAdapter:
     return ManualAdapter(findings)
 
 
-def _bounce_events(address: str) -> list[DeliveryEvent]:
-    return [
+def _bounce_events(ticket: Ticket | None):
+    """The bounce events of an address this ticket's diagnosis may read."""
+    events = bounce_events_for(ticket)
+    return lambda address: [
         DeliveryEvent(
             address=event.address,
             occurred_at=event.occurred_at,
@@ -150,8 +153,30 @@ def _bounce_events(address: str) -> list[DeliveryEvent]:
             diagnostic=event.diagnostic,
             source=event.source,
         )
-        for event in BounceEvent.objects.filter(address__iexact=address)[:20]
+        for event in events.filter(address__iexact=address)[:20]
     ]
+
+
+def _deliveries(addresses: list[AffectedAddress]):
+    """What the ticket knows of mail reaching each address: probes and the reactivation."""
+    evidence: dict[str, DeliveryEvidence] = {}
+    probes = DeliveryProbe.objects.filter(address__in=addresses).order_by("-sent_at")
+    newest: dict[int, DeliveryProbe] = {}
+    confirmed: dict[int, DeliveryProbe] = {}
+    for probe in probes:
+        newest.setdefault(probe.address_id, probe)
+        if probe.confirmed_at is not None:
+            confirmed.setdefault(probe.address_id, probe)
+    for address in addresses:
+        latest = newest.get(address.pk)
+        proof = confirmed.get(address.pk)
+        evidence[address.address.lower()] = DeliveryEvidence(
+            confirmed_at=proof.confirmed_at if proof else None,
+            probe_sent_at=latest.sent_at if latest else None,
+            overdue=bool(latest and latest.confirmed_at is None and latest.overdue_noted_at),
+            reactivated_at=address.reactivated_at,
+        )
+    return lambda address: evidence.get(address.lower())
 
 
 def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
@@ -237,7 +262,8 @@ def _run_checks(run: DiagnosticRun):
             sender=SenderConfig.from_settings(),
             known_domains=known_domains,
             suppression=_suppression_adapter(addresses),
-            bounce_events=_bounce_events,
+            bounce_events=_bounce_events(ticket),
+            deliveries=_deliveries(addresses),
             smtp_rcpt=settings.DIAGNOSTICS_SMTP_RCPT,
             on_result=on_result,
             cache=cache,

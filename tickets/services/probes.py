@@ -21,8 +21,8 @@ from tickets.services.workflow import address_move
 @durable
 def probe_send(*, actor, number: str, address_id: int) -> DeliveryProbe:
     """Send a delivery probe to one address; its link proves the mail arrived."""
-    require_role(actor, {Role.STATE_ADMIN, Role.NATIONAL_STAFF}, "send delivery probes")
     ticket = lock_ticket(actor=actor, number=number)
+    require_role(actor, {Role.STATE_ADMIN, Role.NATIONAL_STAFF}, "send delivery probes")
     if ticket.status not in OPEN_STATUSES:
         raise WorkflowError("Probes are sent while the ticket is open.")
     address = ticket.addresses.filter(pk=address_id).first()

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from diagnostics.models import BounceEvent
 from diagnostics.types import SUPPRESSING_CLASSES
 from diagnostics.vendors import adapter_from_settings
 from diagnostics.vendors.base import AdapterError
 from tickets.addresses import ParsedAddress
 from tickets.models import AffectedAddress, EventKind, MailDomain, Status, Ticket
 from tickets.queue import queue_task_on_commit
+from tickets.selectors.bounces import bounce_events_for
 from tickets.services.common import durable
 from tickets.services.filing import ticket_create
 from tickets.services.timeline import event_record
@@ -73,7 +73,8 @@ def recurrence_check_address(*, address_id: int, now: datetime | None = None) ->
     if address is None or address.recurred_at or address.reactivated_at is None:
         return False
     bounce = (
-        BounceEvent.objects.filter(
+        bounce_events_for(address.ticket)
+        .filter(
             address__iexact=address.address,
             bounce_class__in=SUPPRESSING_CLASSES,
             occurred_at__gt=address.reactivated_at,

@@ -58,13 +58,14 @@ def vendor_adapter():
 @durable
 def vendor_call_request(*, actor, number: str, address_id: int, action: str) -> VendorCall:
     """Queue a look-up or reactivation of one address at the vendor (once per double click)."""
+    # Visibility first (404 for a ticket out of reach), then the role (403), then the rest.
+    ticket = lock_ticket(actor=actor, number=number)
     require_role(actor, VENDOR_SIDE, "act for the vendor")
     adapter = vendor_adapter()
     if action == VendorCallAction.LOOKUP and not (adapter and adapter.can_lookup):
         raise WorkflowError("The vendor has no API configured here: record the finding by hand.")
     if action == VendorCallAction.REACTIVATE and not (adapter and adapter.can_reactivate):
         raise WorkflowError("The vendor has no API configured here: reactivate in its console.")
-    ticket = lock_ticket(actor=actor, number=number)
     if ticket.status != Status.WITH_VENDOR:
         raise WorkflowError("Vendor look-ups happen while the ticket is with the vendor.")
     address = ticket.addresses.filter(pk=address_id).first()

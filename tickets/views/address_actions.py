@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import selectors, services
 from tickets.forms import (
@@ -15,10 +15,12 @@ from tickets.forms import (
 )
 from tickets.models import VendorCallAction
 from tickets.views.pages import rerender
+from tickets.views.reach import in_reach
 
 
 @login_required
 @require_POST
+@in_reach
 def address_finding(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
     form = FindingForm(request.POST)
     if form.is_valid():
@@ -42,6 +44,7 @@ def address_finding(request: HttpRequest, number: str, address_id: int) -> HttpR
 
 @login_required
 @require_POST
+@in_reach
 def address_reactivate(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
     try:
         services.address_reactivate(actor=request.user, number=number, address_id=address_id)
@@ -52,6 +55,7 @@ def address_reactivate(request: HttpRequest, number: str, address_id: int) -> Ht
 
 @login_required
 @require_POST
+@in_reach
 def probe_send(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
     try:
         probe = services.probe_send(actor=request.user, number=number, address_id=address_id)
@@ -111,17 +115,20 @@ def _vendor_call_outcome(call) -> str:
 
 @login_required
 @require_POST
+@in_reach
 def address_vendor_lookup(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
     return _vendor_call(request, number, address_id, VendorCallAction.LOOKUP)
 
 
 @login_required
 @require_POST
+@in_reach
 def address_vendor_reactivate(request: HttpRequest, number: str, address_id: int) -> HttpResponse:
     return _vendor_call(request, number, address_id, VendorCallAction.REACTIVATE)
 
 
 @login_required
+@require_safe
 def vendor_calls_poll(request: HttpRequest, number: str) -> HttpResponse:
     """Polled by the page while the vendor is being asked: reload it once every call is done."""
     ticket = selectors.ticket_get_visible(user=request.user, number=number)

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import selectors, services
 from tickets.forms import (
@@ -16,6 +16,7 @@ from tickets.forms import (
 )
 from tickets.roles import Role, role_of
 from tickets.views.pages import rerender
+from tickets.views.reach import in_reach
 
 
 @login_required
@@ -45,6 +46,7 @@ def attachment_upload(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def attachment_download(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
     attachment = selectors.attachment_get_visible(
         user=request.user, number=number, attachment_id=attachment_id
@@ -59,8 +61,13 @@ def attachment_download(request: HttpRequest, number: str, attachment_id: int) -
 
 
 @login_required
+@require_safe
 def ticket_diagnostics(request: HttpRequest, number: str) -> HttpResponse:
     """The diagnosis section alone, polled by htmx while checks run."""
+    return _diagnostics_fragment(request, number)
+
+
+def _diagnostics_fragment(request: HttpRequest, number: str) -> HttpResponse:
     ticket = selectors.ticket_get_visible(user=request.user, number=number)
     summary = selectors.diagnosis_summary(ticket=ticket, role=role_of(request.user))
     caps = selectors.ticket_capabilities(request.user, ticket)
@@ -69,13 +76,14 @@ def ticket_diagnostics(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@in_reach
 def ticket_rerun(request: HttpRequest, number: str) -> HttpResponse:
     try:
         services.diagnosis_rerun(actor=request.user, number=number)
     except services.WorkflowError as error:
         messages.error(request, str(error))
     if request.htmx:
-        return ticket_diagnostics(request, number)
+        return _diagnostics_fragment(request, number)
     return redirect("tickets:detail", number=number)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import selectors, services
 from tickets.filters import TicketFilter
@@ -22,6 +21,8 @@ from tickets.forms import (
     TransitionForm,
 )
 from tickets.roles import role_of
+from tickets.selectors.tickets import ticket_list_page, tickets_waiting_page
+from tickets.views.reach import in_reach
 from tickets.workflow import (
     FILE_ROLES,
     ROLE_SIDE,
@@ -31,25 +32,28 @@ from tickets.workflow import (
     addresses_owing_logs,
 )
 
-PAGE_SIZE = 25
-
 
 @login_required
+@require_safe
 def queue(request: HttpRequest) -> HttpResponse:
     role = role_of(request.user)
-    tickets = selectors.tickets_waiting_on(request.user)
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = tickets_waiting_page(user=request.user, cursor=request.GET.get("cursor"))
     side = SIDE_LABELS[ROLE_SIDE[role]] if role else None
     return render(request, "tickets/queue.html", {"page": page, "side": side})
 
 
 @login_required
+@require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
     tickets = selectors.ticket_list_related(selectors.tickets_visible_to(request.user))
-    filterset = TicketFilter(request.GET, queryset=tickets)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    filterset = TicketFilter(request.GET, queryset=tickets, request=request)
+    page = ticket_list_page(
+        filterset.qs,
+        cursor=request.GET.get("cursor"),
+        searched=bool(request.GET.get("q", "").strip()),
+    )
+    query = request.GET.copy()  # the filters, for the pagination links to keep
+    query.pop("cursor", None)
     return render(
         request,
         "tickets/list.html",
@@ -137,6 +141,7 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
 
 
 @login_required
+@require_safe
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = selectors.ticket_detail(user=request.user, number=number)
     return render(request, "tickets/detail.html", _detail_context(request, ticket))
@@ -208,6 +213,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@in_reach
 def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
     form = AddAddressesForm(request.POST)
     if form.is_valid():

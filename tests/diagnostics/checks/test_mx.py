@@ -21,6 +21,7 @@ from ..conftest import TIMEOUT
         ("nullmx.test", Outcome.FAIL, "null_mx"),
         ("missing.test", Outcome.FAIL, "nxdomain"),
         ("afallback.test", Outcome.WARN, "no_mx_address_fallback"),
+        ("afallback6.test", Outcome.WARN, "no_mx_address_fallback"),
         ("nomail.test", Outcome.FAIL, "no_mx_no_address"),
         ("deadmx.test", Outcome.FAIL, "mx_hosts_unresolvable"),
         ("loopmx.test", Outcome.FAIL, "mx_hosts_unresolvable"),
@@ -75,6 +76,14 @@ def test_address_fallback_lists_the_addresses(resolver):
 
     assert result.details["fallback_addresses"] == ["192.0.2.50"]
     assert result.details["mx"] == []
+    assert "implicit MX of RFC 5321" in result.summary
+
+
+def test_the_domain_itself_is_the_implicit_mx_host(resolver):
+    result = check_mx("afallback.test", resolver=resolver)
+
+    assert mx_hosts(result) == []
+    assert mx_hosts(result, usable_only=True, implicit=True) == ["afallback.test"]
 
 
 def test_null_mx_has_no_hosts_to_contact(resolver):

@@ -115,7 +115,7 @@ def test_smtp_rcpt_asks_the_usable_mx_hosts_when_enabled(resolver, sender, verdi
         calls.append((address, list(mx_hosts), helo, mail_from))
         return passed("smtp_rcpt", address)
 
-    addresses = ["a@ok.test", "b@halfmx.test", "c@nullmx.test"]
+    addresses = ["a@ok.test", "b@halfmx.test", "c@nullmx.test", "d@afallback.test"]
     options = {"resolver": resolver, "sender": sender, "rcpt_check": rcpt_check}
 
     run(addresses, smtp_rcpt=False, verdict=verdicts, **options)
@@ -126,6 +126,8 @@ def test_smtp_rcpt_asks_the_usable_mx_hosts_when_enabled(resolver, sender, verdi
     assert sorted(calls) == [
         ("a@ok.test", ["mx1.ok.test", "mx2.ok.test"], "sender.test", "postmaster@sender.test"),
         ("b@halfmx.test", ["mx.halfmx.test"], "sender.test", "postmaster@sender.test"),
+        # No MX but an address: the domain is its own mail host (RFC 5321 §5.1).
+        ("d@afallback.test", ["afallback.test"], "sender.test", "postmaster@sender.test"),
     ]
     assert [c.check for c in report.addresses[0].checks][-1] == "smtp_rcpt"
 

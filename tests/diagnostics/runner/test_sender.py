@@ -13,6 +13,7 @@ def test_sender_checks_run_once_and_reach_every_verdict(resolver, sender, dns_se
     report = run(["a@ok.test", "b@halfmx.test"], resolver=resolver, sender=sender, verdict=verdicts)
 
     assert [(r.check, r.subject) for r in report.sender] == [
+        ("resolver", dns_server.nameserver),
         ("spf", "sender.test"),
         ("dkim", "s1._domainkey.sender.test"),
         ("dmarc", "sender.test"),
@@ -38,6 +39,7 @@ def test_no_addresses_runs_the_sender_checks_only(resolver, sender, verdicts):
 
     assert report.addresses == []
     assert {r.check for r in report.sender} == {
+        "resolver",
         "spf",
         "dkim",
         "dmarc",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from diagnostics.checks.delivery import check_delivery
 from diagnostics.checks.vendor import check_bounces, check_suppression
-from diagnostics.types import CheckResult, Outcome
+from diagnostics.types import CheckResult, DeliveryEvidence, Outcome
 from diagnostics.vendors.base import DeliveryEvent, ManualAdapter, SuppressionFinding
 
 ADDRESS = "pat@agency.test"
@@ -75,4 +76,52 @@ GATEWAY = result(
     product_name="Proofpoint Email Protection",
     release="Release it from the Proofpoint quarantine.",
     allowlist="Add our domain to the safe sender list.",
+)
+
+
+def days_ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def bounce_at(days: float, bounce_class: str, status: str = "", diagnostic: str = ""):
+    """One bounce event `days` before NOW."""
+    return DeliveryEvent(
+        address=ADDRESS,
+        occurred_at=days_ago(days),
+        kind="complaint" if bounce_class == "complaint" else "bounce",
+        bounce_class=bounce_class,
+        status=status,
+        diagnostic=diagnostic,
+    )
+
+
+def bounces_of(*events: DeliveryEvent) -> CheckResult:
+    return check_bounces(ADDRESS, events=list(events))
+
+
+def delivery_result(**evidence) -> CheckResult:
+    """The delivery check for DeliveryEvidence(**evidence)."""
+    return check_delivery(ADDRESS, evidence=DeliveryEvidence(**evidence))
+
+
+def suppressed_since(days: float) -> CheckResult:
+    finding = SuppressionFinding(
+        address=ADDRESS,
+        state="suppressed",
+        suppressed_at=days_ago(days),
+        reason="Hard bounce: mailbox unknown",
+        bounce_text="550 5.1.1 <pat@agency.test>: user unknown",
+    )
+    return check_suppression(
+        ADDRESS, adapter=ManualAdapter({ADDRESS: finding}), now=NOW, log_window_days=30
+    )
+
+
+RESOLVER_FAILED = result(
+    "resolver",
+    FAIL,
+    "192.0.2.53",
+    "Our DNS resolver (192.0.2.53) is not answering correctly: 6 of 6 names that must "
+    "resolve failed.",
+    reason="not_answering",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from diagnostics.checks.mx import check_mx
 from diagnostics.types import Cause, Owner
 from diagnostics.verdict import verdict_for
 from tests.diagnostics.verdict.builders import (
@@ -74,13 +75,24 @@ def test_mx_failure_means_the_domain_cannot_receive(reason, words):
     assert DOMAIN in verdict.next_step
 
 
-def test_address_fallback_is_a_weak_domain_finding():
+def test_a_domain_with_only_an_address_record_is_a_note_never_cannot_receive():
+    # RFC 5321 §5.1: with no MX, the domain's own address is the implicit MX.
     mx = result("mx", WARN, DOMAIN, reason="no_mx_address_fallback", mx=[])
 
     verdict = verdict_for(ADDRESS, healthy(mx=mx))
 
-    assert verdict.cause is Cause.DOMAIN_CANNOT_RECEIVE
-    assert verdict.confidence == "low"
+    assert verdict.cause is Cause.NONE_FOUND
+    assert "implicit MX" in verdict.next_step
+    assert "publish an MX record" in verdict.next_step
+
+
+def test_the_mx_check_and_the_verdict_agree_on_an_a_only_domain(resolver):
+    mx = check_mx("afallback.test", resolver=resolver)
+
+    verdict = verdict_for("pat@afallback.test", healthy(mx=mx))
+
+    assert (mx.outcome, mx.details["reason"]) == (WARN, "no_mx_address_fallback")
+    assert verdict.cause is not Cause.DOMAIN_CANNOT_RECEIVE
 
 
 def test_some_unresolvable_mx_hosts_alone_are_not_a_cause():

@@ -1,11 +1,16 @@
-"""Demo organisations, one user per role, and a handful of tickets. Safe to run again."""
+"""Demo organisations, one user per role, and a handful of tickets. Safe to run again.
+
+Refused when DEBUG is off (unless forced): the demo users share one published password.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,10 +39,24 @@ USERS = [
 class Command(BaseCommand):
     help = "Create demo organisations, one user per role and a few tickets (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force-demo-in-production",
+            action="store_true",
+            help="Seed even with DEBUG off: creates users whose password is in the README.",
+        )
+
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force_demo_in_production"]:
+            raise CommandError(
+                "seed_demo refuses to run with DEBUG off: it creates users whose password is "
+                "published in the README. Run it with DEBUG=true for a local site, or pass "
+                "--force-demo-in-production if this really is a throwaway demo server."
+            )
         with transaction.atomic():
             users = self._organisations_and_users()
-            created = self._tickets(users)
+        # Each ticket is filed and moved by the services, which own their (durable) transactions.
+        created = self._tickets(users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if created:
             self.stdout.write(f"Created {created} demo tickets.")
@@ -68,6 +87,8 @@ class Command(BaseCommand):
                 },
             )
             if created:
+                # The demo password obeys AUTH_PASSWORD_VALIDATORS like any other.
+                validate_password(DEMO_PASSWORD, user)
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             user.groups.add(Group.objects.get(name=role.value))
