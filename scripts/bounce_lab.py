@@ -6,7 +6,8 @@ the machine. Subcommands:
     dns                 answer the lab's zones on 127.0.0.1:53 (everything else: NXDOMAIN)
     servers OUTDIR      the scripted receiving servers, and the sink that stores every bounce
                         our MTAs send back to the lab's sender into OUTDIR
-    send                hand each scenario's message to the Postfix and the Exim under test
+    send [SET]          hand each scenario of SET ("base", the default, or "fresh") to the
+                        Postfix and the Exim under test
 
 Not part of the application or its tests: a tool for regenerating tests/fixtures/bounces/mta/.
 """
@@ -55,6 +56,56 @@ SCRIPTED: dict[str, tuple[str, str, str]] = {
     ),
     "disabled.test": ("127.0.0.43", "RCPT", "550 5.2.1 <{rcpt}>: Mailbox disabled, not accepting"),
 }
+# The second round's scenarios ("fresh"), made after the reader's rules for it were written.
+# Extra steps: MAILSIZE (advertise SIZE 1024, refuse a MAIL FROM with a larger SIZE=), DROP (close
+# the connection after the end of data without a reply).
+FRESH_SCRIPTED: dict[str, tuple[str, str, str]] = {
+    "bigsize.test": ("127.0.0.44", "MAILSIZE", "552 5.3.4 Message size exceeds fixed limit"),
+    "quotadata.test": (
+        "127.0.0.45",
+        "DATA",
+        "552 5.2.2 <{rcpt}>: Mailbox full, message would exceed quota",
+    ),
+    "greylist.test": (
+        "127.0.0.46",
+        "RCPT",
+        "450 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, please try again later",
+    ),
+    "drop.test": ("127.0.0.47", "DROP", ""),
+    "tlsonly.test": ("127.0.0.48", "MAIL", "530 5.7.0 Must issue a STARTTLS command first"),
+    "norelay2.test": ("127.0.0.49", "RCPT", "550 5.7.1 Unable to relay for {rcpt}"),
+    "senderdns.test": (
+        "127.0.0.50",
+        "MAIL",
+        "553 5.1.8 <{sender}>: Sender address rejected: Domain not found",
+    ),
+    "busy.test": (
+        "127.0.0.51",
+        "CONN",
+        "421 4.7.0 Too many concurrent SMTP connections; please try again later",
+    ),
+    "policy.test": (
+        "127.0.0.52",
+        "DATA",
+        "552 5.7.0 This message was blocked because its content presents a potential security "
+        "issue",
+    ),
+    "disabled2.test": (
+        "127.0.0.53",
+        "RCPT",
+        "550 5.2.1 The email account that you tried to reach is disabled",
+    ),
+    "exo.test": (
+        "127.0.0.54",
+        "RCPT",
+        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+    ),
+    "rdns.test": (
+        "127.0.0.55",
+        "RCPT",
+        "550 5.7.1 <{rcpt}>: Client host rejected: cannot find your reverse hostname",
+    ),
+}
 
 ZONES: dict[str, dict[str, list[str]]] = {
     "lab.test": {"MX": ["10 mx.lab.test."]},
@@ -71,7 +122,7 @@ ZONES: dict[str, dict[str, list[str]]] = {
     # An MX whose host name does not resolve.
     "badmx.test": {"MX": ["10 mx.nowhere.invalid."]},
 }
-for _domain, (_address, _step, _reply) in SCRIPTED.items():
+for _domain, (_address, _step, _reply) in {**SCRIPTED, **FRESH_SCRIPTED}.items():
     ZONES[_domain] = {"MX": [f"10 mx.{_domain}."]}
     ZONES[f"mx.{_domain}"] = {"A": [_address]}
 
@@ -102,6 +153,23 @@ SCENARIOS: dict[str, list[str]] = {
     "mailererror-pipe": ["broken@{mta}local.test"],
     "two-failures": ["no-such-user@{peer}.test", "someone@nohost.test", "ok-known@{peer}.test"],
 }
+FRESH_SCENARIOS: dict[str, list[str]] = {
+    "mesgtoobig-size-limit": ["jo@bigsize.test"],
+    "mailboxfull-after-data": ["jo@quotadata.test", "ok-fine@quotadata.test"],
+    "expired-greylisted": ["jo@greylist.test"],
+    "expired-dropped-after-data": ["jo@drop.test"],
+    "securityerror-tls-required": ["jo@tlsonly.test"],
+    "norelaying-unable-to-relay": ["jo@norelay2.test"],
+    "rejected-sender-domain": ["jo@senderdns.test"],
+    "toomanyconn-greeting": ["jo@busy.test"],
+    "policyviolation-content": ["jo@policy.test"],
+    "suspend-account-disabled": ["jo@disabled2.test"],
+    "userunknown-recipient-not-found": ["jo@exo.test", "ok-known@exo.test"],
+    "blocked-reverse-dns": ["jo@rdns.test"],
+}
+SETS = {"base": SCENARIOS, "fresh": FRESH_SCENARIOS}
+# A message larger than the 1,024 bytes the "bigsize" server accepts.
+_LARGE_BODY = "This line makes the message larger than the server accepts.\n" * 80
 
 
 def main(argv: list[str]) -> int:
@@ -111,8 +179,8 @@ def main(argv: list[str]) -> int:
     if command == "servers" and len(argv) == 3:
         asyncio.run(run_servers(Path(argv[2])))
         return 0
-    if command == "send":
-        return send_all()
+    if command == "send" and len(argv) <= 3:
+        return send_all(SETS[argv[2] if len(argv) == 3 else "base"])
     print(__doc__, file=sys.stderr)
     return 2
 
@@ -154,6 +222,12 @@ class _Scripted(asyncio.Protocol):
         else:
             self._say("220 mx.lab.test ESMTP ready")
 
+    def _refuses_mail(self, line: str) -> bool:
+        if self.step == "MAILSIZE":
+            size = re.search(r"SIZE=(\d+)", line, re.I)
+            return bool(size) and int(size.group(1)) > _SIZE_LIMIT
+        return self.step == "MAIL"
+
     def _fill(self, text: str) -> str:
         return text.format(rcpt=self.rcpt, sender=self.sender, client=self.client)
 
@@ -170,14 +244,23 @@ class _Scripted(asyncio.Protocol):
         if self.in_data:
             if line == ".":
                 self.in_data = False
+                if self.step == "DROP":
+                    # The server goes away after the message, before it answers.
+                    self.transport.close()
+                    return
                 self._say(self._fill(self.reply) if self.step == "DATA" else "250 2.0.0 Ok")
             return
         verb = line[:4].upper()
         if verb in ("EHLO", "HELO"):
-            self._say("221 2.7.0 Go away" if self.step == "CONN" else "250 mx.lab.test")
+            if self.step == "CONN":
+                self._say("221 2.7.0 Go away")
+            elif self.step == "MAILSIZE" and verb == "EHLO":
+                self._say(f"250-mx.lab.test\r\n250 SIZE {_SIZE_LIMIT}")
+            else:
+                self._say("250 mx.lab.test")
         elif verb == "MAIL":
             self.sender = _angle(line)
-            self._say(self._fill(self.reply) if self.step == "MAIL" else "250 2.1.0 Ok")
+            self._say(self._fill(self.reply) if self._refuses_mail(line) else "250 2.1.0 Ok")
         elif verb == "RCPT":
             self.rcpt = _angle(line)
             failing = self.step == "RCPT" and not self.rcpt.startswith("ok")
@@ -192,6 +275,9 @@ class _Scripted(asyncio.Protocol):
             self._say("250 2.0.0 Ok")
         else:
             self._say("502 5.5.2 Command not recognised")
+
+
+_SIZE_LIMIT = 1024
 
 
 def _angle(line: str) -> str:
@@ -247,7 +333,7 @@ async def run_servers(outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     loop = asyncio.get_running_loop()
     servers = []
-    for address, step, reply in SCRIPTED.values():
+    for address, step, reply in {**SCRIPTED, **FRESH_SCRIPTED}.values():
         servers.append(
             await loop.create_server(
                 lambda step=step, reply=reply: _Scripted(step, reply), address, 25
@@ -257,15 +343,16 @@ async def run_servers(outdir: Path) -> None:
     await asyncio.gather(*(server.serve_forever() for server in servers))
 
 
-def send_all() -> int:
+def send_all(scenarios: dict[str, list[str]]) -> int:
     for mta, address, peer in (("pf", POSTFIX_IP, "exim"), ("ex", EXIM_IP, "postfix")):
-        for name, recipients in SCENARIOS.items():
+        for name, recipients in scenarios.items():
             message = EmailMessage()
             message["From"] = f"Lab Notifications <{SENDER}>"
             message["To"] = ", ".join(r.format(mta=mta, peer=peer) for r in recipients)
             message["Subject"] = f"lab scenario {mta}-{name}"
             message["Message-ID"] = f"<{mta}-{name}@lab.test>"
-            message.set_content(f"Scenario {mta}-{name}: a notification that should arrive.\n")
+            body = f"Scenario {mta}-{name}: a notification that should arrive.\n"
+            message.set_content(body + (_LARGE_BODY if "size-limit" in name else ""))
             try:
                 with smtplib.SMTP(address, 25, local_hostname="client.lab.test") as smtp:
                     refused = smtp.send_message(

@@ -47,6 +47,8 @@ _COMMAND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("CONN", re.compile(r"initial connection|greeting|banner|connect", re.I)),
 )
 _COMMAND_CONTEXT_RE = re.compile(
+    # Every alternative starts with one of these characters: checking that first is faster.
+    r"(?=[(\[edisfr])(?:"
     r"\(in reply to ([^)]*?) command\)"
     r"|error from remote mail server after ([^:\n]*?(?:<[^>]*>)?)[:\n]"
     r"|\(error following (\w+) command\)"
@@ -56,7 +58,7 @@ _COMMAND_CONTEXT_RE = re.compile(
     r"|SMTP command\s*[-:]*\s*\n?\s*(\w+)"
     r"|STEP:\s*(\w+)"
     r"|\((DATA|RCPT|MAIL)\)"
-    r"|(does not like recipient|failed after I sent the message|refused to talk to me)",
+    r"|(does not like recipient|failed after I sent the message|refused to talk to me))",
     re.I,
 )
 # A session transcript (Sendmail, Courier, qmail-style): ">>> COMMAND", "<<< reply".
@@ -78,6 +80,8 @@ class Draft:
     command: str = ""
     context: str = ""
     reason_hint: str = ""
+    remote_host: str = ""  # the receiving server the reporting MTA talked to (Remote-MTA)
+    lhost: str = ""  # the reference's module for the MTA that wrote the report (lhost.py)
 
 
 def clean_address(address: str) -> str:
@@ -92,12 +96,12 @@ def clean_address(address: str) -> str:
 
 def mask_addresses(text: str) -> str:
     """The text with each e-mail address replaced by a neutral one, so no phrase matches inside."""
-    return ADDRESS_RE.sub("x@x.x", text)
+    return ADDRESS_RE.sub("x@x.x", text) if "@" in text else text
 
 
 def mask_hosts(text: str) -> str:
     """The text with host names replaced by a neutral one ("mx.virus.test" says nothing)."""
-    return _HOST_RE.sub("host.invalid", text)
+    return _HOST_RE.sub("host.invalid", text) if "." in text else text
 
 
 def header_text(message: Message, name: str) -> str:
@@ -105,8 +109,11 @@ def header_text(message: Message, name: str) -> str:
     value = message.get(name)
     if value is None:
         return ""
+    text = str(value)
+    if "=?" not in text:
+        return text  # no encoded word: decoding would give the same text back
     try:
-        return str(make_header(decode_header(str(value))))
+        return str(make_header(decode_header(text)))
     except (LookupError, UnicodeError, ValueError):
         # An unknown charset or a broken encoded word: the raw text still helps.
         return str(value)
@@ -126,6 +133,28 @@ def unique_addresses(addresses: Iterable[str]) -> list[str]:
             seen.add(address.lower())
             unique.append(address)
     return unique
+
+
+# Where a notice names the server that answered: Postfix "host mx.example.net[192.0.2.7] said",
+# Exim "host mx.example.net [192.0.2.7]", Sendmail "... while talking to mx.example.net.:".
+_REMOTE_HOST_RE = re.compile(
+    r"\bhost\s+([a-z0-9][\w.-]*\.[a-z]{2,63})\.?\s*\["
+    r"|while talking to ([a-z0-9][\w.-]*\.[a-z]{2,63})",
+    re.I,
+)
+
+
+def find_remote_host(text: str) -> str:
+    """The name of the remote server a notice says answered, lower-cased, or ""."""
+    match = _REMOTE_HOST_RE.search(text)
+    return (match.group(1) or match.group(2)).lower() if match else ""
+
+
+def remote_host_value(value: str) -> str:
+    """A Remote-MTA value ("dns; mx.example.net (192.0.2.7)") as a bare host name."""
+    value = value.split(";", 1)[-1].strip()
+    value = value.translate(str.maketrans("", "", "[]()")).split(" ", 1)[0]
+    return value.rstrip(".").lower()
 
 
 def find_command(text: str) -> str:

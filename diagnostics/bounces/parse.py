@@ -8,14 +8,17 @@ import re
 from dataclasses import asdict, dataclass
 from email import policy
 from email.message import Message
+from functools import cache
 
-from diagnostics.bounces import heuristics, notifications, rfc3464
+from diagnostics.bounces import heuristics, lhost, notifications, rfc3464, rhost, rules
 from diagnostics.bounces.common import (
     Draft,
     clean_address,
     find_command,
+    find_remote_host,
     find_reply_code,
     find_status,
+    mask_addresses,
     squeeze,
 )
 from diagnostics.bounces.mta_messages import mta_reason
@@ -26,6 +29,8 @@ logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 _DIAGNOSTIC_MAX_CHARS = 1000
 _MAX_NESTING = 3
+# The modules scan the start of a body (lhost's window); this many bytes of a message hold it.
+_RAW_WINDOW = 64_000
 # An mbox export holds several messages, each after a "From sender date" postmark line.
 _MBOX_SEPARATOR_RE = re.compile(rb"^From \S+ +\w{3} \w{3} +\d", re.MULTILINE)
 
@@ -56,7 +61,8 @@ def parse_bounce(raw: bytes | str) -> list[BounceRecipient]:
         results: list[BounceRecipient] = []
         for chunk in _split_mbox(data):
             message = email.message_from_bytes(chunk, policy=policy.compat32)
-            results.extend(_finish(draft) for draft in _unique(_drafts(message)))
+            drafts = _drafts(message, raw=chunk)
+            results.extend(_finish(draft) for draft in _unique(drafts))
         return results
     except Exception:
         # Pasted text can be anything; a bounce we cannot read must not break the page.
@@ -71,9 +77,42 @@ def _split_mbox(data: bytes) -> list[bytes]:
     return [data[start:end] for start, end in zip(starts, [*starts[1:], len(data)], strict=True)]
 
 
-def _drafts(message: Message, *, depth: int = 0) -> list[Draft]:
-    """The per-recipient findings, from the most to the least structured format present."""
+def _drafts(message: Message, *, raw: bytes = b"", depth: int = 0) -> list[Draft]:
+    """The per-recipient findings, each with the module of the MTA that wrote its report.
+
+    ``raw`` is the message as received, when there is one (not for an attached message)."""
     first_part = heuristics.first_text_part(message)
+    drafts = _read(message, first_part=first_part, depth=depth)
+    module = local_agent = ""
+    for draft in drafts:
+        if not draft.lhost and not draft.reason_hint:
+            if not module:
+                body = cache(lambda: _body_text(message, first_part, raw))
+                module = lhost.detect(message, body) or "-"
+                # With no MTA module, the reference reads a local delivery agent's words.
+                local_agent = lhost.mda_reason(message, body) if module == "-" else ""
+                local_agent = local_agent or lhost.report_reason(module, body)
+            draft.lhost = module
+            draft.reason_hint = local_agent
+    return drafts
+
+
+def _body_text(message: Message, first_part: str, raw: bytes = b"") -> str:
+    """The body as the reference's modules scan it: the notice, and in a multipart report also
+    its parts' own headers ("Content-Type: message/delivery-status")."""
+    text = first_part
+    if message.is_multipart():
+        if raw:
+            # The bytes as received; writing the message out again costs more than reading it.
+            payload = raw[:_RAW_WINDOW].decode("utf-8", "replace").replace("\r\n", "\n")
+        else:
+            payload = message.as_string()
+        text += "\n" + payload[payload.find("\n\n") + 2 :]
+    return text
+
+
+def _read(message: Message, *, first_part: str, depth: int = 0) -> list[Draft]:
+    """The per-recipient findings, from the most to the least structured format present."""
     notice = heuristics.notice_text(message, first_part=first_part)
     feedback = rfc3464.feedback_drafts(message, notice=notice)
     if feedback:
@@ -147,16 +186,8 @@ def _finish(draft: Draft) -> BounceRecipient:
     status = _best_status(draft.status, diagnostic)
     reply_code = find_reply_code(diagnostic)
     command = draft.command or find_command(diagnostic)
-    reason = classify(
-        diagnostic=diagnostic,
-        status=status,
-        reply_code=reply_code,
-        action=draft.action,
-        command=command,
-        diagnostic_type=draft.diagnostic_type,
-        context=draft.context,
-        preset=draft.reason_hint or mta_reason(diagnostic),
-    )
+    command = command or lhost.module_command(draft.lhost, diagnostic)
+    reason = _reason(draft, diagnostic, status, reply_code, command)
     if not status and not reply_code and draft.context:
         # A notice that gives one reason for all its recipients (qmail, MailMarshal) carries the
         # codes in the text around them.
@@ -171,6 +202,45 @@ def _finish(draft: Draft) -> BounceRecipient:
         hard_bounce=hard,
         diagnostic=squeeze(diagnostic)[:_DIAGNOSTIC_MAX_CHARS],
         bounce_class=bounce_class_for(reason, hard),
+    )
+
+
+def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command: str) -> str:
+    """The reference's order of evidence: the report's own reading, the MTA's module, the
+    provider's module, then the published definitions (reasons.classify)."""
+    if draft.action in ("delivered", "relayed", "expanded") or status.startswith("2."):
+        return "delivered"
+    preset = draft.reason_hint or lhost.module_reason(
+        draft.lhost, diagnostic, status=status, command=command, reported=draft.status
+    )
+    # A module reads the whole paragraph its MTA wrote, not only the server's reply.
+    preset = preset or lhost.module_reason(draft.lhost, draft.context)
+    preset = preset or mta_reason(diagnostic)
+    remote_host = domain = ""
+    if not preset or preset in rules.retried_reasons():
+        remote_host = draft.remote_host or find_remote_host(diagnostic or draft.context)
+        domain = draft.recipient.rpartition("@")[2]
+    if rhost.module_for(remote_host) or rhost.module_for(domain):
+        facts = rhost.Facts(
+            diagnostic=mask_addresses(diagnostic),
+            status=status,
+            reply_code=reply_code,
+            command=command,
+        )
+        provider = rhost.destination_reason(
+            remote_host=remote_host, domain=domain, facts=facts, decided=preset
+        )
+        if provider:
+            return provider
+    return classify(
+        diagnostic=diagnostic,
+        status=status,
+        reply_code=reply_code,
+        action=draft.action,
+        command=command,
+        diagnostic_type=draft.diagnostic_type,
+        context=draft.context,
+        preset=preset,
     )
 
 

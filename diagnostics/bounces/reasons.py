@@ -8,10 +8,11 @@ readings can be compared with its labels. Evidence is weighed in this order:
    complaint, an auto-reply, or an MTA's own words such as Exim's "retry timeout exceeded")
    when it is final;
 2. the RFC 3463 status code, the SMTP step the server answered and the reply code, checked
-   reason by reason in a fixed order (``reference.FIRST_PASS``): a status that names a reason
-   holds unless the server's words contradict it; some readings need a step ("user unknown" is
-   about the address only in answer to RCPT TO; a filter or spam verdict only comes after DATA);
-3. the published phrases of each reason (``reference.SECOND_PASS``), then the status class
+   reason by reason in the reference's fixed order (``reference.first_pass()``): a status that
+   names a reason holds unless the server's words contradict it; some readings need a step
+   ("user unknown" is about the address only in answer to RCPT TO; a filter or spam verdict
+   only comes after DATA);
+3. the published phrases of each reason (``reference.second_pass()``), then the status class
    (X.6 content, X.7 security), a 50x reply (syntax), ``Action: delayed`` (expired), a refused
    HELO (blocked);
 4. our own phrase table and the SMTP step alone (MAIL FROM refused: the sender, ``rejected``;
@@ -25,8 +26,9 @@ such as ``virusdetected@`` never decides a reason; our own table also ignores ho
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from diagnostics.bounces import reference
+from diagnostics.bounces import reference, rules
 from diagnostics.bounces.common import mask_addresses, mask_hosts
 from diagnostics.bounces.phrases import ANY_PHRASE_RE, PHRASES
 from diagnostics.types import BounceClass
@@ -41,8 +43,6 @@ REASONS: tuple[str, ...] = (
 
 BOUNCE_CLASSES: tuple[str, ...] = tuple(str(value) for value in BounceClass)
 
-# Permanent by nature: the address or its domain is gone, so mailing it again only hurts.
-HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved"})
 # The recipient's filters judged the message or the sending host unwanted.
 SPAM_BLOCK_REASONS = frozenset({"spamdetected", "virusdetected", "blocked", "filtered"})
 # The recipient's rules refuse mail like ours whatever its content (the sender must change).
@@ -91,13 +91,13 @@ def bounce_class_for(reason: str, hard_bounce: bool) -> str:
 
 
 def is_hard_bounce(reason: str, *, status: str = "", reply_code: str = "") -> bool:
-    """True when the reason means the address should not be mailed again (permanent)."""
-    if reason in HARD_REASONS:
-        return True
-    if reason == "notaccept":
-        # A null MX is final; a domain that is only temporarily not accepting mail is not.
-        return not (status or reply_code).startswith("4")
-    return False
+    """True when the reason means the address should not be mailed again (permanent).
+
+    The reference's rule (Sisimai::SMTP::Error->soft_or_hard, generated data): hard for
+    userunknown, hostunknown and hasmoved; notaccept is hard unless its status (or, without one,
+    its reply code) is temporary (a null MX is final); everything else is soft.
+    """
+    return rules.is_hard(reason, status or reply_code)
 
 
 def reason_for_status(status: str) -> str:
@@ -119,6 +119,7 @@ def reason_for_phrase(text: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=64)  # a notice's lines are read again for each recipient it names
 def has_known_phrase(text: str) -> bool:
     """True when a text holds any phrase of ours (addresses and host names do not count)."""
     return bool(ANY_PHRASE_RE.search(mask_hosts(mask_addresses(text[:_TEXT_WINDOW])).lower()))
@@ -143,7 +144,7 @@ def classify(
     diagnostic_type = diagnostic_type.lower()
     if action in ("delivered", "relayed", "expanded") or status.startswith("2."):
         return "delivered"
-    if preset and preset not in reference.PROVISIONAL:
+    if preset and preset not in reference.provisional():
         return preset
     text = " ".join(mask_addresses(diagnostic[:_TEXT_WINDOW]).lower().split())
     if diagnostic_type == "x-unix" and not reference.status_name(status):
@@ -151,7 +152,7 @@ def classify(
         return "mailererror"
     evidence = _Evidence(text, status, command, preset)
     if diagnostic_type in ("", "smtp"):
-        for reason in reference.FIRST_PASS:
+        for reason in reference.first_pass():
             if evidence.holds(reason):
                 return reason
     if preset:
@@ -213,9 +214,9 @@ class _Evidence:
             return False
         if self.named == "userunknown":
             return not any(self.defines(other) for other in _NOT_USER_UNKNOWN)
-        # "No such user" is about the address at RCPT TO, and when nothing says otherwise; after
-        # DATA, or beside a mailbox-status code (X.2.x, "filtered"), it is a filter's answer.
-        if self.command == "RCPT" or (not self.command and self.named != "filtered"):
+        # "No such user" is about the address only in answer to RCPT TO; anywhere else (after
+        # DATA, with no step known, beside a mailbox-status code) it is a filter's answer.
+        if self.command == "RCPT":
             return self.defines("userunknown")
         return False
 
@@ -257,9 +258,9 @@ class _Evidence:
 def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_type: str) -> str:
     named = evidence.named
     typed_smtp = diagnostic_type in ("", "smtp")
-    if named and named != "expired" and named not in reference.PROVISIONAL and typed_smtp:
+    if named and named != "expired" and named not in reference.provisional() and typed_smtp:
         return named
-    for reason in reference.SECOND_PASS:
+    for reason in reference.second_pass():
         if evidence.defines(reason):
             return reason
     # What an MTA or provider module of the reference reads its own messages as; weaker than
@@ -267,7 +268,7 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
     reason = reference.format_reason(evidence.text)
     if reason:
         return reason
-    if named in reference.PROVISIONAL:
+    if named in reference.provisional():
         # A code that names only a broad class (5.7.1 "not authorised": securityerror) says
         # less than a phrase we know.
         return reason_for_phrase(evidence.text) or named

@@ -9,12 +9,22 @@ import re
 from collections.abc import Iterable, Iterator
 from email.message import Message
 
-from diagnostics.bounces.common import ACTIONS, ADDRESS_RE, Draft, squeeze, unique_addresses
+from diagnostics.bounces.common import (
+    ACTIONS,
+    ADDRESS_RE,
+    Draft,
+    remote_host_value,
+    squeeze,
+    unique_addresses,
+)
 
 DSN_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "text/delivery-status"}
 )
 FEEDBACK_TYPES = frozenset({"message/feedback-report", "text/feedback-report"})
+# The reference's stand-in for a complaint whose recipient the reporter hid
+# (Sisimai::Address->undisclosed("r")); the .invalid domain can never be mailed.
+UNDISCLOSED_RECIPIENT = "undisclosed-recipient-in-headers@libsisimai.org.invalid"
 
 _FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*)$")
 _TYPED_VALUE_RE = re.compile(r"^\s*([A-Za-z][\w/-]*)\s*;\s*(.*)$", re.DOTALL)
@@ -156,6 +166,7 @@ def _draft_from_record(record: dict[str, str]) -> Draft | None:
         status_comment=status_comment,
         diagnostic=squeeze(diagnostic),
         diagnostic_type=diagnostic_type.lower(),
+        remote_host=remote_host_value(record.get("remote-mta", "")),
     )
 
 
@@ -173,17 +184,16 @@ def feedback_drafts(message: Message, *, notice: str) -> list[Draft]:
     if not reports:
         return []
     fields = [pair for part in reports for group in field_groups(part_text(part)) for pair in group]
+    # As the reference reads it (Sisimai::ARF): each Original-Rcpt-To, else the first address
+    # in the To: of the returned message, else its pseudo address for a hidden recipient. A
+    # complaint is worth recording even when the reporter hid the address.
     recipients = _addresses(value for name, value in fields if name == "original-rcpt-to")
-    if not recipients:
-        recipients = _addresses(_original_headers(message, "to", "cc"))
-    if not recipients:
-        recipients = _addresses(value for name, value in fields if name == "removal-recipient")
+    recipients = recipients or _addresses(_original_headers(message, "to"))[:1]
     feedback_type = next((value for name, value in fields if name == "feedback-type"), "")
     diagnostic = _first_sentence(notice) or f"Feedback-Type: {feedback_type}".strip()
-    # A complaint is worth recording even when the reporter hid the address.
     return [
         Draft(recipient=recipient, diagnostic=diagnostic, reason_hint="feedback")
-        for recipient in recipients or [""]
+        for recipient in recipients or [UNDISCLOSED_RECIPIENT]
     ]
 
 

@@ -2,21 +2,34 @@
 bounces read against what we know caused them, and agreement with the reference's labels.
 
 Agreement is measured per part of tests/fixtures/bounces/split.json: the part the rules were
-tuned on, the held-out fixtures, the bounces our own Postfix and Exim made (mta/), and more
-real bounces from the public collection (extra/). See docs/bounces.md.
+tuned on, the held-out fixtures, the bounces our own Postfix and Exim made (mta/, mta-fresh/),
+and more real bounces from the public collection (extra/, fresh/). See docs/bounces.md.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from diagnostics.bounces import BOUNCE_CLASSES, REASONS, bounce_class_for, parse_bounce
+from diagnostics.bounces import (
+    BOUNCE_CLASSES,
+    REASONS,
+    bounce_class_for,
+    lhost,
+    parse_bounce,
+    rhost,
+    rules,
+)
 from diagnostics.bounces.agreement import load_labels, measure
+from diagnostics.bounces.reasons import is_hard_bounce
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bounces"
 
@@ -26,14 +39,20 @@ PARTS = {
     "heldout": (FIXTURES, "labels.jsonl"),
     "mta": (FIXTURES / "mta", "labels.jsonl"),
     "extra": (FIXTURES / "extra", "labels.jsonl"),
+    "fresh": (FIXTURES / "fresh", "labels.jsonl"),
+    "mta-fresh": (FIXTURES / "mta-fresh", "labels.jsonl"),
 }
 # (reason, permanent/temporary, recipients exact) as measured and reported in docs/bounces.md,
-# less about two points, so that a regression fails. The held-out parts were never tuned on.
+# less about two points, so that a regression fails. "fresh" and "mta-fresh" were collected
+# before this round's rule changes and measured once, at the end (the unseen figures); the
+# other held-out parts had been looked at by then.
 FLOORS = {
-    "tune": (0.86, 0.92, 0.97),
-    "heldout": (0.78, 0.83, 0.92),
-    "mta": (0.83, 0.98, 0.98),
-    "extra": (0.82, 0.94, 0.98),
+    "tune": (0.94, 0.96, 0.98),
+    "heldout": (0.90, 0.92, 0.94),
+    "mta": (0.93, 0.98, 0.98),
+    "extra": (0.90, 0.98, 0.98),
+    "fresh": (0.93, 0.93, 0.88),
+    "mta-fresh": (0.86, 0.98, 0.98),
 }
 
 
@@ -197,6 +216,43 @@ Hello.
         False,
     )
     assert entry.bounce_class == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("original_to", "recipient"),
+    [
+        ("jo@isp.example, al@isp.example", "jo@isp.example"),
+        ("<Undisclosed Recipients>", "undisclosed-recipient-in-headers@libsisimai.org.invalid"),
+    ],
+)
+def test_a_complaint_without_original_rcpt_to_names_whom_the_reference_names(
+    original_to, recipient
+):
+    report = f"""\
+From: feedback@isp.example
+Subject: Abuse report
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b2"
+
+--b2
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+Removal-Recipient: someone-else@isp.example
+
+--b2
+Content-Type: message/rfc822
+
+From: notify@example.org
+To: {original_to}
+Cc: cc@isp.example
+Subject: Your password
+
+Hello.
+--b2--
+"""
+    entry = only(report)
+    assert (entry.recipient, entry.reason) == (recipient, "feedback")
 
 
 def test_plain_text_postfix_notice_without_a_dsn_part():
@@ -408,6 +464,12 @@ def test_split_follows_its_rule_and_covers_every_file():
     assert SPLIT["tune"] == [name for name in names if not held_out(name)]
     assert SPLIT["mta"] == sorted(path.name for path in (FIXTURES / "mta").glob("*.eml"))
     assert SPLIT["extra"] == sorted(path.name for path in (FIXTURES / "extra").glob("*.eml"))
+    assert SPLIT["fresh"] == sorted(path.name for path in (FIXTURES / "fresh").glob("*.eml"))
+    assert SPLIT["mta-fresh"] == sorted(
+        path.name for path in (FIXTURES / "mta-fresh").glob("*.eml")
+    )
+    fresh_sources = (FIXTURES / "fresh" / "SOURCES.tsv").read_text().splitlines()[1:]
+    assert sorted(line.split("\t")[0] for line in fresh_sources) == SPLIT["fresh"]
 
 
 @pytest.mark.parametrize("part", list(PARTS))
@@ -551,13 +613,12 @@ MTA_RECIPIENTS = {
     "mailboxfull-remote": {"full@full.test"},
 }
 # Postfix gives up on a server that kept answering 451 4.3.0 "Temporary local problem" with
-# Action: failed and that same status; Exim's warnings carry it as the delay reason. We read the
-# server's words (systemerror), not that the queue lifetime ran out.
+# Action: failed and that same status: we read the server's words (systemerror), as the
+# reference does, not that the queue lifetime ran out. (Exim's warnings say "Delay reason",
+# which its module reads as expired.)
 MTA_KNOWN_MISSES = {
     "pf-expired-tempfail.eml",
     "pf-expired-tempfail-warning.eml",
-    "ex-expired-tempfail-warning.eml",
-    "ex-expired-tempfail-warning-2.eml",
 }
 _MTA_NAME_RE = re.compile(r"(pf|ex)-(.+?)(-warning(?:-\d)?)?\.eml$")
 
@@ -600,3 +661,335 @@ def test_mta_bounce_is_read_as_its_known_cause(name):
             assert entry.action == "delayed"
         assert entry.reason in reasons, (entry.recipient, entry.reason, entry.diagnostic)
         assert entry.hard_bounce is permanent
+
+
+# --- Real bounces from Postfix and Exim, second round (mta-fresh/, unseen) --------------------
+
+# The known causes, written down with the scenarios before these bounces were read. Where two or
+# three reasons are listed, the report cannot tell them apart: a greylisting server's last word
+# was a 4.7.1 refusal of the host, a dropped connection is also a network error, a server that
+# is always busy is refused as a host, and "content ... security issue" is a filter's verdict.
+MTA_FRESH_TRUTH: dict[str, tuple[set[str], bool]] = {
+    "mesgtoobig-size-limit": ({"mesgtoobig"}, False),
+    "mailboxfull-after-data": ({"mailboxfull"}, False),
+    "expired-greylisted": ({"expired", "blocked"}, False),
+    "expired-dropped-after-data": ({"expired", "networkerror"}, False),
+    "securityerror-tls-required": ({"securityerror"}, False),
+    "norelaying-unable-to-relay": ({"norelaying"}, False),
+    "rejected-sender-domain": ({"rejected"}, False),
+    "toomanyconn-greeting": ({"toomanyconn", "expired", "blocked"}, False),
+    "policyviolation-content": ({"policyviolation", "securityerror", "spamdetected"}, False),
+    "suspend-account-disabled": ({"suspend", "filtered"}, False),
+    "userunknown-recipient-not-found": ({"userunknown"}, True),
+    "blocked-reverse-dns": ({"blocked"}, False),
+}
+# Corrected after the one run on this part: the receiving server refuses the message after
+# DATA, which answers for every recipient of the transaction, so "ok-fine" failed as well (the
+# MTAs and the reference both say so); the scenario had wrongly listed it as accepted.
+MTA_FRESH_RECIPIENTS = {"mailboxfull-after-data": ["jo", "ok-fine"]}
+# Found on the one run and left as it is: the reference's Exim module reads any refusal at MAIL
+# FROM as "onhold" (Sisimai::Lhost::Exim), a rule we port, so Exim's report of a server that
+# wants STARTTLS first is not read as securityerror (the reference says onhold too).
+MTA_FRESH_KNOWN_MISSES = {"ex-securityerror-tls-required.eml"}
+
+
+def _mta_fresh_cases():
+    for name in SPLIT["mta-fresh"]:
+        marks = [pytest.mark.xfail(strict=True)] if name in MTA_FRESH_KNOWN_MISSES else []
+        yield pytest.param(name, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("name", list(_mta_fresh_cases()))
+def test_fresh_mta_bounce_is_read_as_its_known_cause(name):
+    _mta, scenario, warning = _MTA_NAME_RE.match(name).groups()
+    entries = parse_bounce((FIXTURES / "mta-fresh" / name).read_bytes())
+
+    # One failed recipient, jo@ at the scenario's domain; the accepted "ok-..." never reported.
+    expected = MTA_FRESH_RECIPIENTS.get(scenario, ["jo"])
+    assert sorted(entry.recipient.split("@")[0] for entry in entries) == expected, entries
+    reasons, permanent = MTA_FRESH_TRUTH[scenario]
+    if warning:
+        reasons, permanent = reasons | {"expired"}, False
+    for entry in entries:
+        assert entry.action == ("delayed" if warning else "failed")
+        assert entry.reason in reasons, (entry.reason, entry.diagnostic)
+        assert entry.hard_bounce is permanent
+
+
+# --- The reference's rules, ported as data (reference_rules.json) and a small engine ----------
+
+
+def test_the_generated_rules_are_up_to_date_with_the_reference_source():
+    if not Path("/usr/share/perl5/Sisimai/Lhost/Exim.pm").exists():
+        pytest.skip("libsisimai-perl is not installed")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "extract-sisimai-rules"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_perl_end_of_string_means_the_same_in_python():
+    pattern = rules.perl_regex(r"program\z")
+    assert pattern.search("The Postfix program")
+    assert not pattern.search("The Postfix program\n")
+    assert rules.perl_regex(r"a\\z").search("a\\z")  # an escaped backslash, then a "z"
+    assert rules.perl_regex("mail[ ]system", "x").search("the mail system")
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "hard"),
+    [
+        ("userunknown", "5.1.1", True),
+        ("hostunknown", "", True),
+        ("hasmoved", "5.1.6", True),
+        ("notaccept", "5.1.10", True),
+        ("notaccept", "", True),
+        ("notaccept", "4.3.2", False),
+        ("notaccept", "421", False),
+        ("mailboxfull", "5.2.2", False),
+        ("blocked", "5.7.1", False),
+        ("onhold", "5.0.0", False),
+        ("undefined", "5.0.0", False),
+        ("delivered", "2.1.5", False),
+    ],
+)
+def test_hard_or_soft_is_the_references_rule(reason, code, hard):
+    assert rules.is_hard(reason, code) is hard
+    status, reply = (code, "") if "." in code else ("", code)
+    assert is_hard_bounce(reason, status=status, reply_code=reply) is hard
+
+
+def test_the_status_table_is_the_references():
+    names = rules.status_names()
+    assert (names["5.1.1"], names["5.2.2"], names["4.4.7"]) == (
+        "userunknown",
+        "mailboxfull",
+        "expired",
+    )
+
+
+EXIM_HEADERS = """\
+From: Mail Delivery System <Mailer-Daemon@mail.example.org>
+Subject: Mail delivery failed: returning message to sender
+Message-Id: <E1abcde-000123-Ab@mail.example.org>
+"""
+EXIM_BODY = "This message was created automatically by mail delivery software.\n"
+
+
+def _message(text: str):
+    return email.message_from_string(text, policy=email.policy.compat32)
+
+
+def test_an_mta_is_known_by_its_headers_and_its_notice():
+    assert lhost.detect(_message(EXIM_HEADERS + "\n" + EXIM_BODY), EXIM_BODY) == "Exim"
+    # The headers fit, but the notice is not Exim's: its module would read nothing.
+    assert lhost.detect(_message(EXIM_HEADERS + "\nHello\n"), "Hello\n") != "Exim"
+    # A header the module excludes (Mail.ru writes Exim-like notices) rules it out.
+    mailru = EXIM_HEADERS.replace("mail.example.org>", "fallback1.mail.ru>", 1)
+    assert lhost.detect(_message(mailru + "\n" + EXIM_BODY), EXIM_BODY) != "Exim"
+
+
+@pytest.mark.parametrize(
+    ("test", "holds"),
+    [
+        (lhost._Test("startswith", "from", "Mail Delivery System"), True),
+        (lhost._Test("endswith", "message-id", ".example.org>"), True),
+        (lhost._Test("contains", "subject", "delivery failed"), True),
+        (lhost._Test("equals", "subject", "Mail delivery failed"), False),
+        (lhost._Test("present", "x-failed-recipients"), False),
+        (lhost._Test("contains", "x-failed-recipients", ""), True),  # Perl's index("", "") is 0
+    ],
+)
+def test_a_modules_header_tests(test, holds):
+    headers = lhost._Headers(_message(EXIM_HEADERS))
+    assert test.holds(headers) is holds
+
+
+def test_the_subject_picks_the_modules_tried_first():
+    assert lhost._subject_key("Mail delivery failed: returning message to sender") == (
+        "mail-delivery"
+    )
+    assert lhost._subject_key("Undeliverable: Your password") == "undeliverable"
+    assert lhost._order("Mail delivery failed")[0].name == "Exim"
+
+
+@pytest.mark.parametrize(
+    ("module", "diagnostic", "command", "reason"),
+    [
+        ("Exim", "Unrouteable address", "", "hostunknown"),
+        ("Exim", "retry timeout exceeded", "", "expired"),
+        ("Exim", "550 Mailbox is full", "", "mailboxfull"),
+        ("Exim", "550 Not now", "EHLO", "blocked"),  # the module's fixed reading of the step
+        ("Exim", "550 Not now", "RCPT", ""),
+        ("Exim", "550 Something else", "", ""),
+        ("Gmail", "Access denied (state 13).", "", "blocked"),
+        # Gmail's module lets a precise status in the diagnosis replace its table's reason.
+        ("Gmail", "550 550 5.7.1 Access denied (state 13).", "", "securityerror"),
+        ("Gmail", "Relaying denied (state 12).", "", ""),  # "relayingdenied" is no reason
+    ],
+)
+def test_an_mta_modules_own_table(module, diagnostic, command, reason):
+    assert lhost.module_reason(module, diagnostic, command=command) == reason
+
+
+@pytest.mark.parametrize(
+    ("module", "diagnostic", "status", "reported", "reason"),
+    [
+        ("ReceivingSES", "550 5.2.0 Message Filtered", "5.2.0", "5.2.0", "filtered"),
+        ("ReceivingSES", "550 5.2.2 Mailbox full", "5.2.2", "5.2.2", "mailboxfull"),  # its table
+        # The report's own status, not the one quoted from the remote server...
+        ("AmazonWorkMail", "554 4.4.7 Message expired <421 4.4.2 Timed out>", "4.4.2", "4.4.7",
+         "expired"),
+        # ... unless it says only its class: then the diagnosis's.
+        ("AmazonWorkMail", "550 5.1.1 No such user", "5.1.1", "5.0.0", "userunknown"),
+        ("Exim", "550 5.2.0 Message Filtered", "5.2.0", "5.2.0", ""),  # Exim has no such rule
+    ],
+)  # fmt: skip
+def test_some_modules_name_the_status_when_their_tables_say_nothing(
+    module, diagnostic, status, reported, reason
+):
+    assert lhost.module_reason(module, diagnostic, status=status, reported=reported) == reason
+
+
+def test_an_exim_notice_is_read_with_exims_table():
+    notice = f"""\
+{EXIM_HEADERS}X-Failed-Recipients: jo@example.net
+
+{EXIM_BODY}
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  jo@example.net
+    Unrouteable address
+"""
+    entry = only(notice)
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@example.net",
+        "hostunknown",
+        True,
+    )
+
+
+def test_google_groups_names_its_refusal_by_its_list_of_causes():
+    four = "* a\n* b\n* c\n* d\n"
+    assert lhost.report_reason("GoogleGroups", four) == "rejected"
+    assert lhost.report_reason("GoogleGroups", "* a\n") == "onhold"
+    assert lhost.report_reason("Exim", four) == ""
+
+
+def test_a_local_delivery_agent_speaks_for_itself():
+    body = (
+        "Your message to jo@example.net was automatically rejected:\n"
+        "Quota exceeded (mailbox for user is full)\n\n"
+    )
+    message = _message(f"From: Mail Delivery Subsystem <MAILER-DAEMON@example.net>\n\n{body}")
+    assert lhost.mda_reason(message, body) == "mailboxfull"
+    other = _message(f"From: jo@example.net\n\n{body}")
+    assert lhost.mda_reason(other, body) == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "module"),
+    [
+        ("gmail-smtp-in.l.google.com", "GoogleApps"),
+        ("example-com.mail.protection.outlook.com", "ExchangeOnline"),
+        ("mx3.qq.com", "TencentQQ"),
+        ("wanadoo.fr", "FrancePTT"),
+        ("mx.example.net", ""),
+        ("", ""),
+    ],
+)
+def test_a_destination_is_known_by_its_host(host, module):
+    assert rhost.module_for(host) == module
+
+
+def _facts(diagnostic: str, status: str = "", reply_code: str = "", command: str = ""):
+    return rhost.Facts(diagnostic=diagnostic, status=status, reply_code=reply_code, command=command)
+
+
+@pytest.mark.parametrize(
+    ("domain", "facts", "reason"),
+    [
+        ("cox.net", _facts("554 Rejected - AUP#CXBL"), "blocked"),
+        ("cox.net", _facts("421 ESMTP server temporarily not available"), "notaccept"),
+        ("charter.net", _facts("550 Refused. AUP#In-1000"), "blocked"),
+        ("charter.net", _facts("550 Refused. AUP#In-1120"), "blocked"),  # a range of codes
+        ("charter.net", _facts("550 Refused. AUP#In-1170"), "policyviolation"),
+        ("orange.fr", _facts("550 mwinf: OFR_101 [101] Refused"), "blocked"),
+        ("orange.fr", _facts("550 mwinf: OFR_201 [201] Refused"), "undefined"),
+        ("i.ua", _facts("550 see http://mail.i.ua/err/2"), ""),  # not i.ua's host
+        ("ezweb.ne.jp", _facts("550 <jo@ezweb.ne.jp>: User unknown"), ""),
+        ("qq.com", _facts("421 Connection frequency limited"), ""),
+    ],
+)
+def test_a_providers_own_codes_by_recipient_domain(domain, facts, reason):
+    assert rhost.destination_reason(remote_host="", domain=domain, facts=facts, decided="") == (
+        reason
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "facts", "reason"),
+    [
+        ("mx.email.ua", _facts("550 see http://mail.i.ua/err/2"), "userunknown"),
+        ("mta.ezweb.ne.jp", _facts("550 <jo@ezweb.ne.jp>: User unknown"), "userunknown"),
+        ("mta.ezweb.ne.jp", _facts("550 : User unknown"), "filtered"),
+        ("mx3.qq.com", _facts("421 Connection frequency limited"), "toomanyconn"),
+        (
+            "gmail-smtp-in.l.google.com",
+            _facts("550-5.7.26 ... is not accepted due to domain's DMARC policy", "5.7.26", "550"),
+            "blocked",
+        ),
+        (
+            "x.mail.protection.outlook.com",
+            _facts("550 5.7.25 The sending IP must have a reverse DNS record", "5.7.25", "550"),
+            "blocked",
+        ),
+        (
+            "x.mail.protection.outlook.com",
+            _facts("451 4.7.851 Access denied, please try again later", "4.7.851", "451"),
+            "blocked",
+        ),
+        (
+            "eu.mimecast.com",
+            _facts("554 Maximum email size exceeded", "5.3.4", "554"),
+            "mesgtoobig",
+        ),
+        ("eu.mimecast.com", _facts("550 Maximum email size exceeded", "5.3.4", "550"), ""),
+    ],
+)
+def test_a_providers_own_codes_by_remote_host(host, facts, reason):
+    assert rhost.destination_reason(remote_host=host, domain="", facts=facts, decided="") == reason
+
+
+def test_some_providers_keep_a_reason_already_given():
+    dmarc = _facts("550 ... is not accepted due to domain's DMARC policy", "5.7.26", "550")
+    google = "gmail-smtp-in.l.google.com"
+    assert rhost.destination_reason(remote_host=google, domain="", facts=dmarc, decided="") == (
+        "blocked"
+    )
+    kept = rhost.destination_reason(remote_host=google, domain="", facts=dmarc, decided="onhold")
+    assert kept == ""
+    cox = _facts("554 Rejected - AUP#CXBL")
+    assert rhost.destination_reason(remote_host="", domain="cox.net", facts=cox, decided="onhold")
+
+
+@pytest.mark.parametrize(
+    ("recipient", "remote", "status", "diagnostic", "reason", "hard"),
+    [
+        # Checked against the reference on the same reports (scripts/sisimai-label).
+        ("jo@cox.net", "mx.example.net", "5.7.1",
+         "554 5.7.1 Rejected - AUP#CXBL", "blocked", False),
+        ("jo@example.com", "eu-smtp-inbound-1.mimecast.com", "5.3.4",
+         "554 Maximum email size exceeded", "mesgtoobig", False),
+        ("jo@gmail.com", "gmail-smtp-in.l.google.com", "5.1.1",
+         "550-5.7.26 ... is not accepted due to domain's DMARC policy.", "userunknown", True),
+        ("jo@example.com", "mx.example.net", "4.3.2",
+         "421 4.3.2 an MX or SRV record indicated no SMTP service", "notaccept", False),
+    ],
+)  # fmt: skip
+def test_a_report_is_read_with_the_providers_codes(
+    recipient, remote, status, diagnostic, reason, hard
+):
+    raw = dsn((recipient, status, diagnostic)).replace(b"mx.example.net", remote.encode())
+    entry = only(raw)
+    assert (entry.reason, entry.hard_bounce) == (reason, hard)
