@@ -1,0 +1,92 @@
+"""What the bounce tests share: the fixture parts, their floors, and message builders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from diagnostics.bounces import (
+    parse_bounce,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bounces"
+
+SPLIT = json.loads((FIXTURES / "split.json").read_text())
+PARTS = {
+    "tune": (FIXTURES, "labels.jsonl"),
+    "heldout": (FIXTURES, "labels.jsonl"),
+    "mta": (FIXTURES / "mta", "labels.jsonl"),
+    "extra": (FIXTURES / "extra", "labels.jsonl"),
+    "fresh": (FIXTURES / "fresh", "labels.jsonl"),
+    "mta-fresh": (FIXTURES / "mta-fresh", "labels.jsonl"),
+}
+# (reason, permanent/temporary, recipients exact) as measured and reported in docs/bounces.md,
+# less about two points, so that a regression fails. "fresh" and "mta-fresh" were collected
+# before this round's rule changes and measured once, at the end (the unseen figures); the
+# other held-out parts had been looked at by then.
+FLOORS = {
+    "tune": (0.94, 0.96, 0.98),
+    "heldout": (0.90, 0.92, 0.94),
+    "mta": (0.93, 0.98, 0.98),
+    "extra": (0.90, 0.98, 0.98),
+    "fresh": (0.93, 0.93, 0.88),
+    "mta-fresh": (0.86, 0.98, 0.98),
+}
+
+
+def dsn(*recipients: tuple[str, str, str], action: str = "failed") -> bytes:
+    """An RFC 3464 multipart/report; each recipient is (address, status, diagnostic)."""
+    groups = "\n".join(
+        f"Final-Recipient: rfc822; {address}\n"
+        f"Action: {action}\n"
+        f"Status: {status}\n"
+        f"Remote-MTA: dns; mx.example.net\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n"
+        for address, status, diagnostic in recipients
+    )
+    return f"""\
+From: MAILER-DAEMON@mail.example.org (Mail Delivery System)
+To: notify@example.org
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mail.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mail.example.org
+Arrival-Date: Mon, 3 Mar 2025 10:00:00 +0000
+
+{groups}
+--b1
+Content-Type: text/rfc822-headers
+
+From: notify@example.org
+To: {recipients[0][0]}
+Subject: Your password
+
+--b1--
+""".encode()
+
+
+def only(raw: bytes | str):
+    entries = parse_bounce(raw)
+    assert len(entries) == 1, entries
+    return entries[0]
+
+
+def notice(body: str, *, headers: str = "") -> str:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mail.example.org>\n"
+        "To: notify@example.org\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        f"{headers}\n{body}"
+    )
