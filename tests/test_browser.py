@@ -55,6 +55,30 @@ def submit(page, target):
             target.click()
 
 
+def record_suppression(page, address):
+    """The liaison records that the vendor suppressed the address 60 days ago (no logs owed)."""
+    page.click(f"button[data-bs-target='#finding-{address.pk}']")
+    finding = page.locator(f"#finding-{address.pk} form")
+    finding.locator("input[value=yes]").check()
+    when = timezone.localtime(timezone.now() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
+    finding.locator("input[name=suppressed_at]").fill(when)
+    finding.locator("input[name=reason]").fill("Hard bounce")
+    submit(page, finding.locator("button[type=submit]"))
+
+
+def probe_and_confirm(page, address):
+    """Send a delivery probe from the page; the recipient follows its link and confirms."""
+    mail.outbox.clear()
+    submit(page, "button:has-text('Send probe')")
+    probe_mail = next(m for m in mail.outbox if address.address in m.to)
+    link = re.search(r"(http://\S+/p/\S+/)", probe_mail.body).group(1)
+    recipient = page.context.browser.new_page()
+    recipient.goto(link)
+    submit(recipient, "button:has-text('Yes, I received it')")
+    assert "Thank you" in recipient.content()
+    recipient.close()
+
+
 def status_of(ticket):
     ticket.refresh_from_db()
     return ticket.status
@@ -92,13 +116,7 @@ def test_ticket_goes_from_filing_to_resolved_in_a_browser(page, live_server, peo
     assert ticket.number in page.inner_text("main")  # waiting on the vendor
     page.click(f"text={ticket.number}")
     address = ticket.addresses.get()
-    page.click(f"button[data-bs-target='#finding-{address.pk}']")
-    finding = page.locator(f"#finding-{address.pk} form")
-    finding.locator("input[value=yes]").check()
-    when = timezone.localtime(timezone.now() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
-    finding.locator("input[name=suppressed_at]").fill(when)
-    finding.locator("input[name=reason]").fill("Hard bounce")
-    submit(page, finding.locator("button[type=submit]"))
+    record_suppression(page, address)
     submit(page, "button:has-text('Mark reactivated')")
     address.refresh_from_db()
     assert address.status == AddressStatus.REACTIVATED
@@ -108,15 +126,7 @@ def test_ticket_goes_from_filing_to_resolved_in_a_browser(page, live_server, peo
 
     log_in(page, base, admin)
     page.goto(f"{base}{ticket.get_absolute_url()}")
-    mail.outbox.clear()
-    submit(page, "button:has-text('Send probe')")
-    probe_mail = next(m for m in mail.outbox if address.address in m.to)
-    link = re.search(r"(http://\S+/p/\S+/)", probe_mail.body).group(1)
-    recipient = page.context.browser.new_page()
-    recipient.goto(link)
-    submit(recipient, "button:has-text('Yes, I received it')")
-    assert "Thank you" in recipient.content()
-    recipient.close()
+    probe_and_confirm(page, address)
 
     page.reload()
     take(page, "confirm", hard_bounce_prevention_affirmed=True, text="Mail arrives")
@@ -152,13 +162,7 @@ def test_the_verdict_follows_a_vendor_finding_and_a_confirmed_probe(page, live_s
     page.goto(f"{base}{ticket.get_absolute_url()}")
     assert verdict_on(page, address)[0] == "No fault found"
 
-    page.click(f"button[data-bs-target='#finding-{address.pk}']")
-    finding = page.locator(f"#finding-{address.pk} form")
-    finding.locator("input[value=yes]").check()
-    when = timezone.localtime(timezone.now() - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
-    finding.locator("input[name=suppressed_at]").fill(when)
-    finding.locator("input[name=reason]").fill("Hard bounce")
-    submit(page, finding.locator("button[type=submit]"))
+    record_suppression(page, address)
     cause, _ = verdict_on(page, address)
     assert cause == "Hard bounce, suppressed by the vendor"  # the finding moved the verdict
 
@@ -166,14 +170,7 @@ def test_the_verdict_follows_a_vendor_finding_and_a_confirmed_probe(page, live_s
     take(page, "reactivate", text="Reactivated")
     log_in(page, base, people["state_admin"])
     page.goto(f"{base}{ticket.get_absolute_url()}")
-    mail.outbox.clear()
-    submit(page, "button:has-text('Send probe')")
-    probe_mail = next(m for m in mail.outbox if address.address in m.to)
-    link = re.search(r"(http://\S+/p/\S+/)", probe_mail.body).group(1)
-    recipient = page.context.browser.new_page()
-    recipient.goto(link)
-    submit(recipient, "button:has-text('Yes, I received it')")
-    recipient.close()
+    probe_and_confirm(page, address)
 
     page.reload()
     cause, next_step = verdict_on(page, address)
