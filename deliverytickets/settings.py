@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The database down or restarting: 503 with Retry-After instead of a 500 (its docstring).
+    "deliverytickets.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -86,6 +88,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# A connection kept between requests (`?conn_max_age=60` in DATABASE_URL) is checked before a
+# request uses it, so after PostgreSQL restarts each worker reconnects instead of failing once
+# (tests/test_database_restart.py). Costs nothing with the default conn_max_age of 0.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 # No ATOMIC_REQUESTS: each public service owns a durable transaction of its own, so no request
 # holds one open while it waits on the network (docs/architecture.md).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

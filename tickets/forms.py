@@ -25,6 +25,8 @@ ADDRESSES_HELP = (
     "One per line, or separated by commas. CSV rows such as “Jane Doe, jane@agency.gov” "
     "and “Jane Doe <jane@agency.gov>” work too. Duplicates are dropped."
 )
+# An address (at most 254 characters), a display name and the separators of a CSV row.
+ADDRESS_LINE_CHARS = 400
 
 
 class AddressListField(forms.CharField):
@@ -34,6 +36,14 @@ class AddressListField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value)
+        # Checked before parsing: every address costs a validation, and the request may hold
+        # megabytes. Room for the limit's worth of addresses, each with a name beside it.
+        most = settings.TICKET_MAX_ADDRESSES * ADDRESS_LINE_CHARS
+        if value and len(value) > most:
+            raise forms.ValidationError(
+                f"The list is {len(value):,} characters long; a ticket takes at most "
+                f"{settings.TICKET_MAX_ADDRESSES} addresses ({most:,} characters). Split the list."
+            )
         addresses, problems = parse_address_list(value or "")
         if problems:
             raise forms.ValidationError([str(p) for p in problems])

@@ -18,14 +18,16 @@ from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
+from email_validator import EmailNotValidError
 
 from diagnostics.vendors.webhooks import TrackingFields, read_webhook_event
 from tickets import services
+from tickets.addresses import normalize_address
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +43,16 @@ SIGNED = frozenset({"mailgun"})  # the body carries an HMAC signature; others us
 
 def on_tracking(sender, event, esp_name, **kwargs) -> None:
     esp = esp_name.lower().replace(" ", "_")
+    recipient = str(event.recipient or "").strip()
+    if recipient and not _is_address(recipient):
+        # No ticket can hold it (tickets.addresses' rules), so nothing can use it: not kept.
+        logger.info("%s webhook event for %r, which is not an address: ignored", esp, recipient)
+        return
     read = read_webhook_event(
         TrackingFields(
             esp=esp,
             event_type=str(event.event_type or ""),
-            recipient=(event.recipient or "").strip(),
+            recipient=recipient,
             reject_reason=str(event.reject_reason or ""),
             event_id=str(event.event_id or ""),
             timestamp=event.timestamp,
@@ -67,6 +74,14 @@ def on_tracking(sender, event, esp_name, **kwargs) -> None:
         status=read.status,
         reply_code=read.reply_code,
     )
+
+
+def _is_address(text: str) -> bool:
+    try:
+        normalize_address(text)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def connect() -> None:
@@ -108,6 +123,11 @@ def tracking_webhook(request: HttpRequest, esp: str) -> HttpResponse:
         return view_class.as_view()(request)
     except AnymailWebhookValidationFailure:
         return HttpResponse("Wrong signature.\n", status=403, content_type="text/plain")
+    except DataError:
+        # A value the columns cannot hold (a "recipient" of a thousand characters, a date in
+        # the year 300000): sent again it fails again, so it is the caller's fault, not ours.
+        logger.info("%s webhook with a value that cannot be stored", esp, exc_info=True)
+        return HttpResponse("Malformed body.\n", status=400, content_type="text/plain")
     except DatabaseError:
         logger.exception("%s webhook not stored", esp)
         return HttpResponse("Try again later.\n", status=503, content_type="text/plain")

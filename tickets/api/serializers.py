@@ -42,7 +42,8 @@ class AddressSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
+    # None for what the system wrote (timers, watches).
+    actor = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = TicketEvent
@@ -82,6 +83,17 @@ class TicketListSerializer(serializers.ModelSerializer):
         return STATUS_OWNER[ticket.status]
 
 
+class TransitionOfferSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="For `POST …/transitions/{name}/`.")
+    label = serializers.CharField()
+    fields = serializers.ListField(
+        child=serializers.CharField(), help_text="The body fields this transition reads."
+    )
+    required = serializers.ListField(
+        child=serializers.CharField(), help_text="Those of `fields` it cannot do without."
+    )
+
+
 class TicketDetailSerializer(TicketListSerializer):
     addresses = AddressSerializer(many=True, read_only=True)
     reporter = serializers.StringRelatedField()
@@ -109,6 +121,7 @@ class TicketDetailSerializer(TicketListSerializer):
     def get_owner_label(self, ticket: Ticket) -> str:
         return SIDE_LABELS[STATUS_OWNER[ticket.status]]
 
+    @extend_schema_field(TransitionOfferSerializer(many=True))
     def get_transitions(self, ticket: Ticket) -> list[dict]:
         """The transitions the requesting user may take now, with the fields each needs."""
         caps = ticket_capabilities(self.context["request"].user, ticket)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
@@ -14,6 +17,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from tickets import selectors, services
 from tickets.api import serializers as s
+from tickets.api.schema import RESPONSE_HEADERS, answers
 from tickets.filters import TicketFilter
 from tickets.selectors.tickets import (
     COUNT_CAP,
@@ -109,11 +113,56 @@ class TicketPagination(BasePagination):
         ]
 
 
+# The routes take any path segment for these, so that one of the wrong form reaches the view and
+# answers the API's JSON 404 (not the site's HTML page); the schema gives the form that can match.
+# Every character but "/", spelt without "^" or groups: tests/tickets/access.py and the crawl
+# read these patterns as text.
+ANY_SEGMENT = r"[\x00-.0-\U0010ffff]+"
+NUMBER_FORM = re.compile(r"DT-\d+")
+TICKET_NUMBER = OpenApiParameter(
+    "number",
+    str,
+    OpenApiParameter.PATH,
+    pattern=r"^DT-\d+$",
+    description="The ticket's number, `DT-` and digits (`DT-000412`).",
+)
+ADDRESS_ID = OpenApiParameter(
+    "address_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The address's `id`."
+)
+TRANSITION_NAME = OpenApiParameter(
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    enum=sorted(TRANSITIONS),
+    description="The transition; the ticket's `transitions` lists those you may take now.",
+)
+
+
+def address_id_from_path(value: str) -> int:
+    """The address id a path names; 404 for a segment that is no number."""
+    try:
+        return int(value)
+    except ValueError:
+        raise Http404("No such address on this ticket.") from None
+
+
+# The per-ticket lists are whole (a ticket has few addresses, events and runs): bare arrays,
+# neither paged nor filtered like the ticket list.
+WHOLE_LIST = {"pagination_class": None, "filter_backends": []}
+
+
+@extend_schema_view(
+    list=extend_schema(responses=answers({200: s.TicketListSerializer(many=True)}, 400, 404)),
+    retrieve=extend_schema(
+        responses=answers({200: s.TicketDetailSerializer}, 404), parameters=[TICKET_NUMBER]
+    ),
+)
+@extend_schema(parameters=RESPONSE_HEADERS)
 class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Tickets the caller may see; anything else is 404."""
 
     lookup_field = "number"
-    lookup_value_regex = r"DT-\d+"
+    lookup_value_regex = ANY_SEGMENT
     filter_backends = [DjangoFilterBackend]
     filterset_class = TicketFilter
     pagination_class = TicketPagination
@@ -125,9 +174,13 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         # A method the route does not take (no action) stays 405.
         if self.action is None or "number" not in kwargs:
             return
+        if not NUMBER_FORM.fullmatch(kwargs["number"]):
+            raise Http404("No such ticket.")  # before a NUL or the like reaches the database
         if "address_id" in kwargs:
             selectors.address_get_visible(
-                user=request.user, number=kwargs["number"], address_id=int(kwargs["address_id"])
+                user=request.user,
+                number=kwargs["number"],
+                address_id=address_id_from_path(kwargs["address_id"]),
             )
         else:
             selectors.ticket_get_visible(user=request.user, number=kwargs["number"])
@@ -146,7 +199,24 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             s.TicketDetailSerializer(ticket, context={"request": self.request}).data, status=code
         )
 
-    @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketDetailSerializer})
+    def retrieve(self, request, number=None):
+        """One ticket with its addresses and the transitions you may take now."""
+        # Through the selector, as every other action: the list's filters are no part of it.
+        return self._detail(number)
+
+    @extend_schema(
+        request=s.TicketCreateSerializer,
+        responses=answers({201: s.TicketDetailSerializer}, 400, 403, 415),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Any text up to 64 characters: a retried request with the same key "
+                "answers the ticket it filed instead of filing another.",
+            )
+        ],
+    )
     def create(self, request):
         """File a ticket (state admins for their state; national staff give `state`)."""
         serializer = s.TicketCreateSerializer(data=request.data)
@@ -159,17 +229,23 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(ticket.number, status.HTTP_201_CREATED)
 
-    @extend_schema(responses=s.AddressSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses=answers({200: s.AddressSerializer(many=True)}, 404), parameters=[TICKET_NUMBER]
+    )
+    @action(detail=True, methods=["get"], **WHOLE_LIST)
     def addresses(self, request, number=None):
         """The ticket's affected addresses with the vendor's findings."""
         addresses = selectors.ticket_addresses(user=request.user, number=number)
         return Response(s.AddressSerializer(addresses, many=True).data)
 
-    @extend_schema(request=s.AddAddressesSerializer, responses=s.AddressSerializer(many=True))
+    @extend_schema(
+        request=s.AddAddressesSerializer,
+        responses=answers({201: s.AddressSerializer(many=True)}, 400, 403, 404, 409, 415),
+        parameters=[TICKET_NUMBER],
+    )
     @addresses.mapping.post
     def add_addresses(self, request, number=None):
-        """Add affected addresses; ones already on the ticket are skipped."""
+        """Add affected addresses; ones already on the ticket are skipped (201 lists the new)."""
         serializer = s.AddAddressesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         created = services.ticket_add_addresses(
@@ -180,14 +256,20 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(s.AddressSerializer(created, many=True).data, status=201)
 
-    @extend_schema(responses=s.EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses=answers({200: s.EventSerializer(many=True)}, 404), parameters=[TICKET_NUMBER]
+    )
+    @action(detail=True, methods=["get"], **WHOLE_LIST)
     def events(self, request, number=None):
         """The ticket's timeline, oldest first."""
         events = selectors.ticket_events(user=request.user, number=number)
         return Response(s.EventSerializer(events, many=True).data)
 
-    @extend_schema(request=s.CommentSerializer, responses={201: s.EventSerializer})
+    @extend_schema(
+        request=s.CommentSerializer,
+        responses=answers({201: s.EventSerializer}, 400, 403, 404, 415),
+        parameters=[TICKET_NUMBER],
+    )
     @action(detail=True, methods=["post"])
     def comments(self, request, number=None):
         """Comment on the ticket; the other side is mailed."""
@@ -198,26 +280,32 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(s.EventSerializer(event).data, status=201)
 
-    @extend_schema(responses=s.RunSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses=answers({200: s.RunSerializer(many=True)}, 404), parameters=[TICKET_NUMBER]
+    )
+    @action(detail=True, methods=["get"], **WHOLE_LIST)
     def checks(self, request, number=None):
         """Diagnostic runs, newest first, with their check results and verdicts."""
         runs = selectors.ticket_runs(user=request.user, number=number)
         return Response(s.RunSerializer(runs, many=True).data)
 
-    @extend_schema(request=None, responses={202: s.RunSerializer})
+    @extend_schema(
+        request=None,
+        responses=answers({202: s.RunSerializer}, 400, 403, 404),
+        parameters=[TICKET_NUMBER],
+    )
     @action(detail=True, methods=["post"], url_path="checks/rerun")
     def rerun(self, request, number=None):
-        """Run the checks again for every address."""
+        """Run the checks again for every address (202: the run is queued)."""
         run = services.diagnosis_rerun(actor=request.user, number=number)
         return Response(s.RunSerializer(run).data, status=202)
 
     @extend_schema(
         request=s.TransitionSerializer,
-        responses={200: s.TicketDetailSerializer},
-        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH)],
+        responses=answers({200: s.TicketDetailSerializer}, 400, 403, 404, 409, 415),
+        parameters=[TICKET_NUMBER, TRANSITION_NAME],
     )
-    @action(detail=True, methods=["post"], url_path=r"transitions/(?P<name>[a-z_]+)")
+    @action(detail=True, methods=["post"], url_path=rf"transitions/(?P<name>{ANY_SEGMENT})")
     def transition(self, request, number=None, name=None):
         """Take a workflow transition; 400 lists what is missing, 409 means reload."""
         if name not in TRANSITIONS:
@@ -231,8 +319,14 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return self._detail(number)
 
-    @extend_schema(request=s.FindingSerializer, responses=s.AddressSerializer)
-    @action(detail=True, methods=["post"], url_path=r"addresses/(?P<address_id>\d+)/finding")
+    @extend_schema(
+        request=s.FindingSerializer,
+        responses=answers({200: s.AddressSerializer}, 400, 403, 404, 415),
+        parameters=[TICKET_NUMBER, ADDRESS_ID],
+    )
+    @action(
+        detail=True, methods=["post"], url_path=rf"addresses/(?P<address_id>{ANY_SEGMENT})/finding"
+    )
     def finding(self, request, number=None, address_id=None):
         """Record the vendor's suppression finding for one address."""
         serializer = s.FindingSerializer(data=request.data)
@@ -240,17 +334,28 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         address = services.address_record_finding(
             actor=request.user,
             number=number,
-            address_id=int(address_id),
+            address_id=address_id_from_path(address_id),
             source="api",
             **serializer.validated_data,
         )
         return Response(s.AddressSerializer(address).data)
 
-    @extend_schema(request=None, responses=s.AddressSerializer)
-    @action(detail=True, methods=["post"], url_path=r"addresses/(?P<address_id>\d+)/reactivate")
+    @extend_schema(
+        request=None,
+        responses=answers({200: s.AddressSerializer}, 400, 403, 404),
+        parameters=[TICKET_NUMBER, ADDRESS_ID],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=rf"addresses/(?P<address_id>{ANY_SEGMENT})/reactivate",
+    )
     def reactivate(self, request, number=None, address_id=None):
         """Record that a suppressed address was reactivated at the vendor."""
         address = services.address_reactivate(
-            actor=request.user, number=number, address_id=int(address_id), source="api"
+            actor=request.user,
+            number=number,
+            address_id=address_id_from_path(address_id),
+            source="api",
         )
         return Response(s.AddressSerializer(address).data)
