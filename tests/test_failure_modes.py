@@ -100,3 +100,51 @@ def test_a_run_whose_worker_is_killed_is_noticed_and_completed_once(people):
         assert ticket.events.filter(kind=EventKind.CHECK_RUN).count() == 1
     finally:
         slow.stop()
+
+
+@pytest.mark.celery
+@pytest.mark.timeout(120)
+@pytest.mark.django_db(transaction=True)
+def test_a_ticket_filed_while_redis_is_down_is_checked_and_mailed_once_it_is_back(
+    people, dns_server
+):
+    from deliverytickets.celery import app
+    from tests.celery_worker import drop_connections
+    from tickets.services.timers import events_resend_unnotified
+
+    down = {
+        "broker_url": "redis://127.0.0.1:9/0",  # nothing listens there: publishing fails
+        "task_always_eager": False,
+        "broker_connection_retry": False,
+        "broker_connection_max_retries": 0,
+        "broker_transport_options": {"max_retries": 0},
+    }
+    previous = {key: app.conf[key] for key in down}
+    app.conf.update(down)
+    try:
+        ticket = file_ticket(people["state_admin"], "jane@ok.test")  # saved all the same
+    finally:
+        app.conf.update(previous)
+        drop_connections()
+    run = ticket.diagnostic_runs.get()
+    filed = ticket.events.get(kind=EventKind.FILED)
+    assert run.status == RunStatus.QUEUED and filed.notified_at is None
+
+    later = timezone.now() + timedelta(minutes=10)  # the timers' next ticks, Redis back
+    with celery_worker(extra_env=worker_env(dns_server.nameserver)):
+        assert diagnosis_runs_sweep(now=later) == {"requeued": 1, "superseded": 0}
+        assert events_resend_unnotified(now=later) >= 1
+        wait_for(
+            lambda: DiagnosticRun.objects.filter(pk=run.pk, status=RunStatus.DONE).exists(),
+            what="the swept run to finish",
+        )
+        filed.refresh_from_db()
+        wait_for(
+            lambda: type(filed).objects.filter(pk=filed.pk, notified_at__isnull=False).exists(),
+            what="the filing mail to go out",
+        )
+
+    assert events_resend_unnotified(now=later) == 0  # mailed once: nothing is owed any more
+    assert diagnosis_runs_sweep(now=later) == {"requeued": 0, "superseded": 0}
+    assert not ticket.diagnostic_runs.filter(status=RunStatus.QUEUED).exists()
+    assert ticket.events.filter(kind=EventKind.CHECK_RUN).count() == 1
