@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 
@@ -114,7 +115,7 @@ def header_text(message: Message, name: str) -> str:
         return text  # no encoded word: decoding would give the same text back
     try:
         return str(make_header(decode_header(text)))
-    except (LookupError, UnicodeError, ValueError):
+    except (LookupError, UnicodeError, ValueError, HeaderParseError):
         # An unknown charset or a broken encoded word: the raw text still helps.
         return str(value)
 

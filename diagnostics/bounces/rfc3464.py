@@ -66,7 +66,7 @@ def decode_bytes(raw: bytes, charset: str | None) -> str:
             continue
         try:
             return raw.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):  # ValueError: a NUL in the name
             continue
     return raw.decode("latin-1")
 
