@@ -101,6 +101,25 @@ def celery_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[subpro
         log.close()
 
 
+@contextmanager
+def broker_down() -> Iterator[None]:
+    """Point this process's task publishing at a Redis that is not there, as when it is down."""
+    down = {
+        "broker_url": "redis://127.0.0.1:9/0",  # nothing listens there: publishing fails
+        "task_always_eager": False,
+        "broker_connection_retry": False,
+        "broker_connection_max_retries": 0,
+        "broker_transport_options": {"max_retries": 0},
+    }
+    previous = {key: app.conf[key] for key in down}
+    app.conf.update(down)
+    try:
+        yield
+    finally:
+        app.conf.update(previous)
+        drop_connections()
+
+
 def drop_connections() -> None:
     """Close this process's broker connections so the next publish connects afresh."""
     # A force-closed pool refuses to lend again: kombu's reset() closes every pool and forgets

@@ -12,7 +12,7 @@ import re
 import pytest
 from django.core.cache import cache
 
-from tests.celery_worker import celery_worker, drop_connections, wait_for, worker_log
+from tests.celery_worker import broker_down, celery_worker, wait_for, worker_log
 from tests.factories import PASSWORD, file_ticket
 from tests.servers.dns import DnsServer, crafted_zone
 from tickets import selectors
@@ -93,22 +93,8 @@ def test_filing_queues_the_checks_and_a_worker_stores_the_verdicts(people, dns_s
 
 @pytest.mark.timeout(30)  # filing must not hang retrying a broker that is down
 def test_with_the_broker_down_filing_still_works_and_the_run_waits(people, settings):
-    from deliverytickets.celery import app
-
-    down = {
-        "broker_url": "redis://127.0.0.1:9/0",  # nothing listens there: publishing fails
-        "task_always_eager": False,
-        "broker_connection_retry": False,
-        "broker_connection_max_retries": 0,
-        "broker_transport_options": {"max_retries": 0},
-    }
-    previous = {key: app.conf[key] for key in down}
-    app.conf.update(down)
-    try:
+    with broker_down():
         ticket = file_ticket(people["state_admin"], "jane@ok.test")
-    finally:
-        app.conf.update(previous)
-        drop_connections()
     run = ticket.diagnostic_runs.get()
     assert run.status == RunStatus.QUEUED  # the ticket is filed; "re-run" is offered later
 

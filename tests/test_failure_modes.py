@@ -108,24 +108,11 @@ def test_a_run_whose_worker_is_killed_is_noticed_and_completed_once(people):
 def test_a_ticket_filed_while_redis_is_down_is_checked_and_mailed_once_it_is_back(
     people, dns_server
 ):
-    from deliverytickets.celery import app
-    from tests.celery_worker import drop_connections
+    from tests.celery_worker import broker_down
     from tickets.services.timers import events_resend_unnotified
 
-    down = {
-        "broker_url": "redis://127.0.0.1:9/0",  # nothing listens there: publishing fails
-        "task_always_eager": False,
-        "broker_connection_retry": False,
-        "broker_connection_max_retries": 0,
-        "broker_transport_options": {"max_retries": 0},
-    }
-    previous = {key: app.conf[key] for key in down}
-    app.conf.update(down)
-    try:
+    with broker_down():
         ticket = file_ticket(people["state_admin"], "jane@ok.test")  # saved all the same
-    finally:
-        app.conf.update(previous)
-        drop_connections()
     run = ticket.diagnostic_runs.get()
     filed = ticket.events.get(kind=EventKind.FILED)
     assert run.status == RunStatus.QUEUED and filed.notified_at is None

@@ -10,6 +10,7 @@ from django.db import IntegrityError
 from tickets.addresses import ParsedAddress
 from tickets.models import EventKind, Organisation, OrganisationKind, Status, Ticket
 from tickets.roles import Role
+from tickets.selectors.duplicates import ticket_filed_by_submission
 from tickets.services.addresses import addresses_create
 from tickets.services.common import durable, require_role
 from tickets.services.diagnosis import diagnosis_schedule
@@ -41,7 +42,7 @@ def _once_per_submission(service):
 
 
 def _already_filed(actor, token: str) -> Ticket | None:
-    ticket = Ticket.objects.filter(reporter=actor, submission_token=token).first()
+    ticket = ticket_filed_by_submission(user=actor, token=token)
     if ticket is not None:
         ticket.already_filed = True
     return ticket
