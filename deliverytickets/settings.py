@@ -173,6 +173,9 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Delivery Tickets <helpdesk@localhost>")
+# Replies to our mail come back to reply+<signed token>@INBOUND_REPLY_DOMAIN (docs/mail.md);
+# empty: our mail carries no reply address.
+INBOUND_REPLY_DOMAIN = env.str("INBOUND_REPLY_DOMAIN", default="")
 
 # Celery: with no REDIS_URL tasks run in-process (eagerly, after the transaction commits).
 REDIS_URL = env.str("REDIS_URL", default="")
