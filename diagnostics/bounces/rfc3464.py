@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import quopri
-import re
 from collections.abc import Iterable, Iterator
 from email.message import Message
 
+from diagnostics.bounces import rx
 from diagnostics.bounces.common import (
     ACTIONS,
     ADDRESS_RE,
@@ -22,18 +22,20 @@ DSN_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "text/delivery-status"}
 )
 FEEDBACK_TYPES = frozenset({"message/feedback-report", "text/feedback-report"})
+_REPORT_TYPES = DSN_TYPES | FEEDBACK_TYPES
 # The reference's stand-in for a complaint whose recipient the reporter hid
 # (Sisimai::Address->undisclosed("r")); the .invalid domain can never be mailed.
 UNDISCLOSED_RECIPIENT = "undisclosed-recipient-in-headers@libsisimai.org.invalid"
 
-_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*)$")
-_TYPED_VALUE_RE = re.compile(r"^\s*([A-Za-z][\w/-]*)\s*;\s*(.*)$", re.DOTALL)
+_FIELD_RE = rx.compile(r"^([A-Za-z][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*)$")
+_TYPED_VALUE_RE = rx.compile(r"^\s*([A-Za-z][\w/-]*)\s*;\s*(.*)$", rx.DOTALL)
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
 # Reporting agents that do not fill in a DSN field still say so in the text next to it.
-_INLINE_DSN_RE = re.compile(r"^(?:>\s?)*(?:Final|Original)-Recipient\s*:", re.I | re.MULTILINE)
+_INLINE_DSN_RE = rx.compile(r"^(?:>\s?)*(?:Final|Original)-Recipient\s*:", rx.I | rx.MULTILINE)
 # A real multi-line reply has a handful of lines; the rest of a longer run is noise.
 _MAX_FOLDED_LINES = 50
-_STATUS_VALUE_RE = re.compile(r"([245]\.\d{1,3}\.\d{1,3})\s*(?:\((.*)\))?")
+_QUOTE_PREFIX_RE = rx.compile(r"^(?:>\s?)+")
+_STATUS_VALUE_RE = rx.compile(r"([245]\.\d{1,3}\.\d{1,3})\s*(?:\((.*)\))?")
 
 
 def part_text(part: Message) -> str:
@@ -88,7 +90,8 @@ def field_groups(text: str) -> list[list[tuple[str, str]]]:
     groups: list[list[tuple[str, list[str]]]] = []
     current: list[tuple[str, list[str]]] = []
     for raw_line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = re.sub(r"^(?:>\s?)+", "", raw_line)  # forwarded reports arrive quoted
+        # Forwarded reports arrive quoted.
+        line = _QUOTE_PREFIX_RE.sub("", raw_line) if raw_line[:1] == ">" else raw_line
         if not line.strip():
             if current:
                 groups.append(current)
@@ -124,7 +127,7 @@ def delivery_status_drafts(message: Message) -> list[Draft]:
 
 
 def _has_recipient_field(text: str) -> bool:
-    return bool(re.search(r"^\s*(?:final|original)-recipient\s*:", text, re.I | re.MULTILINE))
+    return bool(rx.search(r"^\s*(?:final|original)-recipient\s*:", text, rx.I | rx.MULTILINE))
 
 
 def _drafts_from_fields(text: str) -> list[Draft]:
@@ -199,7 +202,7 @@ def feedback_drafts(message: Message, *, notice: str) -> list[Draft]:
 
 def _first_sentence(text: str) -> str:
     """The report's opening statement, skipping a bare greeting."""
-    paragraphs = [squeeze(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    paragraphs = [squeeze(p) for p in rx.split(r"\n\s*\n", text) if p.strip()]
     informative = [p for p in paragraphs if len(p.split()) >= 5]
     return (informative or paragraphs or [""])[0][:300]
 
@@ -246,7 +249,7 @@ def _parts(message: Message) -> Iterator[Message]:
     """Walk the report's own parts; never descend into a returned original message."""
     yield message
     payload = message.get_payload()
-    if message.get_content_type() in DSN_TYPES | FEEDBACK_TYPES or not isinstance(payload, list):
+    if message.get_content_type() in _REPORT_TYPES or not isinstance(payload, list):
         return
     for part in payload:
         if isinstance(part, Message):
