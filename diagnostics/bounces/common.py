@@ -130,6 +130,16 @@ class Draft:
         return f"Draft({shown})"
 
 
+def content_type(part: Message) -> str:
+    """part.get_content_type(), worked out once per part: the readers ask each part several
+    times, and compat32 parses the header again on every call."""
+    try:
+        return part._bounce_content_type  # type: ignore[attr-defined]
+    except AttributeError:
+        found = part._bounce_content_type = part.get_content_type()  # type: ignore[attr-defined]
+        return found
+
+
 def clean_address(address: str) -> str:
     """An address as a person would write it: no "SMTP=" label, quotes, brackets or final dot."""
     address = address.strip().strip(_ADDRESS_EDGE_CHARS)

@@ -18,6 +18,7 @@ from diagnostics.bounces.common import (
     REPLY_RE,
     STATUS_RE,
     Draft,
+    content_type,
     find_command,
     header_text,
     squeeze,
@@ -131,13 +132,13 @@ def first_text_part(message: Message) -> str:
     """Return the first readable part of a report (plain text, else HTML made plain)."""
     markup = ""
     for part in _leaf_parts(message):
-        content_type = part.get_content_type()
+        kind = content_type(part)
         # A multipart type on a leaf means the boundary is broken: its body is the whole text.
-        if content_type == "text/plain" or content_type.startswith("multipart/"):
+        if kind == "text/plain" or kind.startswith("multipart/"):
             text = part_text(part)
             if text.strip():
                 return text
-        elif content_type == "text/html" and not markup:
+        elif kind == "text/html" and not markup:
             markup = part_text(part)
     return _strip_html(markup)
 
@@ -147,7 +148,7 @@ def _leaf_parts(message: Message):
         yield message
         return
     for part in message.get_payload():
-        if not isinstance(part, Message) or part.get_content_maintype() == "message":
+        if not isinstance(part, Message) or content_type(part).partition("/")[0] == "message":
             continue
         yield from _leaf_parts(part)
 

@@ -13,6 +13,7 @@ from diagnostics.bounces.common import (
     ACTIONS,
     ADDRESS_RE,
     Draft,
+    content_type,
     remote_host_value,
     squeeze,
     unique_addresses,
@@ -110,13 +111,13 @@ def field_groups(text: str) -> list[list[tuple[str, str]]]:
 
 def delivery_status_drafts(message: Message) -> list[Draft]:
     """Return one draft per recipient found in the message's delivery-status parts."""
-    texts = [part_text(part) for part in _parts(message) if part.get_content_type() in DSN_TYPES]
+    texts = [part_text(part) for part in _parts(message) if content_type(part) in DSN_TYPES]
     if not any(_has_recipient_field(text) for text in texts):
         # Some agents paste the report into the readable part instead of a part of its own.
         texts = [
             text
             for part in _parts(message)
-            if part.get_content_maintype() in ("text", "multipart") and not part.is_multipart()
+            if content_type(part).startswith(("text/", "multipart/")) and not part.is_multipart()
             for text in [part_text(part)]
             if _INLINE_DSN_RE.search(text)
         ]
@@ -183,7 +184,7 @@ def _typed_value(value: str) -> tuple[str, str]:
 
 def feedback_drafts(message: Message, *, notice: str) -> list[Draft]:
     """Return one "feedback" draft per reported recipient of an ARF report (RFC 5965)."""
-    reports = [part for part in _parts(message) if part.get_content_type() in FEEDBACK_TYPES]
+    reports = [part for part in _parts(message) if content_type(part) in FEEDBACK_TYPES]
     if not reports:
         return []
     fields = [pair for part in reports for group in field_groups(part_text(part)) for pair in group]
@@ -217,14 +218,14 @@ def _original_headers(message: Message, *names: str) -> list[str]:
     """Header values of the returned original message (message/rfc822 or text/rfc822-headers)."""
     values: list[str] = []
     for part in _parts(message):
-        content_type = part.get_content_type()
-        if content_type == "message/rfc822":
+        kind = content_type(part)
+        if kind == "message/rfc822":
             inner = part.get_payload()
             original = inner[0] if isinstance(inner, list) and inner else None
             if isinstance(original, Message):
                 for name in names:
                     values.extend(str(value) for value in original.get_all(name, []))
-        elif content_type in ("text/rfc822-headers", "text/rfc822-header"):
+        elif kind in ("text/rfc822-headers", "text/rfc822-header"):
             for group in field_groups(part_text(part))[:1]:
                 values.extend(value for field, value in group if field in names)
     return values
@@ -234,7 +235,7 @@ def attached_messages(message: Message) -> list[Message]:
     """Return the messages attached to a report (message/rfc822 parts), outermost first."""
     attached = []
     for part in _parts(message):
-        inner = part.get_payload() if part.get_content_type() == "message/rfc822" else None
+        inner = part.get_payload() if content_type(part) == "message/rfc822" else None
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             attached.append(inner[0])
     return attached
@@ -249,11 +250,11 @@ def _parts(message: Message) -> Iterator[Message]:
     """Walk the report's own parts; never descend into a returned original message."""
     yield message
     payload = message.get_payload()
-    if message.get_content_type() in _REPORT_TYPES or not isinstance(payload, list):
+    if content_type(message) in _REPORT_TYPES or not isinstance(payload, list):
         return
     for part in payload:
         if isinstance(part, Message):
-            if part.get_content_type() == "message/rfc822":
+            if content_type(part) == "message/rfc822":
                 yield part
                 continue
             yield from _parts(part)
