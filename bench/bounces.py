@@ -67,9 +67,10 @@ def main() -> None:
     files = args.files or sorted(
         str(path.relative_to(ROOT)) for path in (ROOT / "tests/fixtures/bounces").rglob("*.eml")
     )
-    if not shutil.which("perl") or subprocess.run(
-        ["perl", "-MSisimai", "-e1"], capture_output=True, check=False
-    ).returncode:
+    if (
+        not shutil.which("perl")
+        or subprocess.run(["perl", "-MSisimai", "-e1"], capture_output=True, check=False).returncode
+    ):
         sys.exit("Sisimai is not installed: apt-get install libsisimai-perl")
     compileall.compile_dir(str(ROOT / "diagnostics"), quiet=1)
 
