@@ -154,6 +154,8 @@ def _draft_from_record(record: dict[str, str]) -> Draft | None:
         if match:
             recipient = match.group()
             break
+    else:
+        recipient = _rfc822_address_as_given(record)
     action = record.get("action", "").split(" ")[0].strip().lower()
     if action == "deliverable":
         # Postfix's address verification report: nothing was sent, but the address works.
@@ -172,6 +174,22 @@ def _draft_from_record(record: dict[str, str]) -> Draft | None:
         diagnostic_type=diagnostic_type.lower(),
         remote_host=remote_host_value(record.get("remote-mta", "")),
     )
+
+
+def _rfc822_address_as_given(record: dict[str, str]) -> str:
+    """The recipient field's address as the report gives it, when our pattern finds none.
+
+    With address type rfc822 the rest of the field is an addr-spec (RFC 3464 2.3.2), whose
+    domain may hold characters no host name has (RFC 5322 atext: "jo@#example.net"); such a
+    recipient is still the one the report is about, and its failure still counts."""
+    for name in _RECIPIENT_FIELDS:
+        kind, value = _typed_value(record.get(name, ""))
+        address = value.strip().strip("<>").strip()
+        local, _, domain = address.partition("@")
+        plain = not any(character.isspace() or character in "<>," for character in address)
+        if kind.lower() == "rfc822" and local and domain and "@" not in domain and plain:
+            return address
+    return ""
 
 
 def _typed_value(value: str) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from diagnostics.bounces import parse_bounce
-from tests.diagnostics.bounces.helpers import notice, only
+from tests.diagnostics.bounces.helpers import dsn, notice, only
 
 
 def _ses_notice(document: dict, *, fold_at: int | None = None) -> str:
@@ -134,3 +134,21 @@ def test_the_readers_class_names_are_the_helpdesks():
     from diagnostics.types import BounceClass
 
     assert tuple(BOUNCE_CLASSES) == tuple(str(value) for value in BounceClass)
+
+
+def test_a_dsn_recipient_whose_domain_is_no_host_name_is_still_reported():
+    # Added after the third unseen run (docs/bounces.md): RFC 3464 2.3.2, an rfc822 address
+    # as the report gives it, even with a character no host name has.
+    entry = only(dsn(("jo@#example.net", "5.1.2", "550 Host unknown")))
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@#example.net",
+        "hostunknown",
+        True,
+    )
+
+
+def test_a_dsn_recipient_field_without_an_address_gives_no_recipient():
+    entries = parse_bounce(dsn(("undisclosed recipients", "5.1.1", "550 5.1.1 User unknown")))
+
+    assert all("@" in entry.recipient for entry in entries)
