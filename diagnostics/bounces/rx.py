@@ -169,6 +169,7 @@ def save() -> None:
         try:
             with os.fdopen(handle, "wb") as out:
                 marshal.dump((_FORMAT, sys.hexversion, merged), out)
+            os.chmod(temporary, 0o644)  # readable by every user of the checkout, as .pyc files are
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
