@@ -10,7 +10,26 @@ status, the SMTP step and reply code before any phrase, with the reference analy
 published reason definitions. See docs/bounces.md for what it reads and how well.
 """
 
-from diagnostics.bounces.parse import BounceRecipient, parse_bounce
-from diagnostics.bounces.reasons import BOUNCE_CLASSES, REASONS, bounce_class_for
+from __future__ import annotations
 
 __all__ = ["BOUNCE_CLASSES", "REASONS", "BounceRecipient", "bounce_class_for", "parse_bounce"]
+
+# The names load on first use (PEP 562), so that `python -m diagnostics.bounces` and a process
+# that only imports the package start without the reader and its rules.
+_HOMES = {
+    "BounceRecipient": "parse",
+    "parse_bounce": "parse",
+    "BOUNCE_CLASSES": "reasons",
+    "REASONS": "reasons",
+    "bounce_class_for": "reasons",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

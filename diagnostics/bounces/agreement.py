@@ -135,3 +135,41 @@ def measure(directory: Path, names: Iterable[str], labels: dict[str, list[dict]]
         expected, found = result.failed_sets()
         agreement.exact_recipients += expected == found
     return agreement
+
+
+def load_named(path: Path) -> dict[str, list[str] | None]:
+    """The recipients each message names (scripts/bounce-named-recipients), None if none."""
+    named: dict[str, list[str] | None] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            named[row["file"]] = row["recipients"]
+    return named
+
+
+def named_recipients_exact(
+    directory: Path,
+    names: Iterable[str],
+    labels: dict[str, list[dict]],
+    named: dict[str, list[str] | None],
+) -> tuple[int, int, list[str]]:
+    """Files whose set of failed recipients equals the one the message names (the reference's
+    when the message names none): (exact, scored, the names of the files that differ). A file
+    that names none and that the reference cannot read is not scored."""
+    exact = scored = 0
+    differing: list[str] = []
+    for name in names:
+        expected = named.get(name)
+        if expected is None:
+            rows = labels.get(name, [])
+            if not rows:
+                continue
+            expected = [row["recipient"] for row in rows if row["reason"] != "delivered"]
+        entries = parse_bounce((directory / name).read_bytes())
+        found = {entry.recipient.lower() for entry in entries if entry.reason != "delivered"}
+        scored += 1
+        if found == {address.lower() for address in expected}:
+            exact += 1
+        else:
+            differing.append(name)
+    return exact, scored, differing

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 
+from diagnostics.bounces import rx
 from diagnostics.smtp_codes import (  # noqa: F401 - the bounce readers take them from here
     REPLY_AND_STATUS_RE,
     REPLY_RE,
@@ -22,7 +21,7 @@ from diagnostics.smtp_codes import (  # noqa: F401 - the bounce readers take the
 # and an address we cannot see is a recipient we cannot report. "\w" admits internationalised
 # (RFC 6531) addresses. The lookbehind lets a match start only where a run of address characters
 # starts, which keeps the scan linear on long runs without an "@".
-ADDRESS_RE = re.compile(
+ADDRESS_RE = rx.compile(
     r"(?<![\w!#$%&'*+/=?^`{|}~.-])"
     r"[\w!#$%&'*+/=?^`{|}~-]++(?:\.[\w!#$%&'*+/=?^`{|}~-]++)*+"
     r"@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+"
@@ -31,27 +30,27 @@ ADDRESS_RE = re.compile(
 ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 
 # Host names as servers quote them ("mx.spam.example", "host mx1.virus.test[192.0.2.7]").
-_HOST_RE = re.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[\w-]*[a-z0-9])?\.)+[a-z]{2,63}(?![\w.-])", re.I)
+_HOST_RE = rx.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[\w-]*[a-z0-9])?\.)+[a-z]{2,63}(?![\w.-])", rx.I)
 # Labels and quoting that cling to an address in free text: "SMTP=jo@x", "'jo@x'", "<jo@x>.".
-_ADDRESS_PREFIX_RE = re.compile(r"^(?:(?:smtp|rfc822|mailto|x400|ex)\s*[:=;]\s*)+", re.I)
+_ADDRESS_PREFIX_RE = rx.compile(r"^(?:(?:smtp|rfc822|mailto|x400|ex)\s*[:=;]\s*)+", rx.I)
 _ADDRESS_EDGE_CHARS = "\"'`<>[](){}.,;:!?*|=/\\ \t"
 
 # What a reporting MTA tells us it was doing when the remote end said no.
-_COMMAND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+_COMMAND_PATTERNS: tuple[tuple[str, rx.Pattern[str]], ...] = (
     (
         "RCPT",
-        re.compile(r"rcpt[ _]?to\b|\brcpt\b|does not like recipient|rejected recipient", re.I),
+        rx.compile(r"rcpt[ _]?to\b|\brcpt\b|does not like recipient|rejected recipient", rx.I),
     ),
-    ("MAIL", re.compile(r"mail[ _]?from\b|\bmail\b", re.I)),
-    ("DATA", re.compile(r"end of data|\bdata\b|after i sent the message|didn't like", re.I)),
-    ("HELO", re.compile(r"\b(?:helo|ehlo)\b", re.I)),
-    ("CONN", re.compile(r"initial connection|greeting|banner|connect", re.I)),
+    ("MAIL", rx.compile(r"mail[ _]?from\b|\bmail\b", rx.I)),
+    ("DATA", rx.compile(r"end of data|\bdata\b|after i sent the message|didn't like", rx.I)),
+    ("HELO", rx.compile(r"\b(?:helo|ehlo)\b", rx.I)),
+    ("CONN", rx.compile(r"initial connection|greeting|banner|connect", rx.I)),
 )
-_COMMAND_CONTEXT_RE = re.compile(
+_COMMAND_CONTEXT_RE = rx.compile(
     # Every alternative starts with one of these characters: checking that first is faster.
     r"(?=[(\[edisfr])(?:"
     r"\(in reply to ([^)]*?) command\)"
-    r"|error from remote mail server after ([^:\n]*?(?:<[^>]*>)?)[:\n]"
+    r"|error from remote (?:mail )?server after ([^:\n]*?(?:<[^>]*>)?)[:\n]"
     r"|\(error following (\w+) command\)"
     r"|did not like our ([^:\n]+):"
     r"|\[(RCPT_TO|MAIL_FROM|DATA)\]"
@@ -60,29 +59,85 @@ _COMMAND_CONTEXT_RE = re.compile(
     r"|STEP:\s*(\w+)"
     r"|\((DATA|RCPT|MAIL)\)"
     r"|(does not like recipient|failed after I sent the message|refused to talk to me))",
-    re.I,
+    rx.I,
 )
 # A session transcript (Sendmail, Courier, qmail-style): ">>> COMMAND", "<<< reply".
-_TRANSCRIPT_SENT_RE = re.compile(r"^\s*(?:>>>|In:)\s*(RCPT TO|MAIL FROM|DATA|HELO|EHLO|\.)", re.I)
-_TRANSCRIPT_REPLY_RE = re.compile(r"^\s*(?:<<<|Out:)\s*([245])\d\d\b")
-_TRANSCRIPT_SESSION_RE = re.compile(r"^\s*\.\.\. while talking to ", re.I)
+_TRANSCRIPT_SENT_RE = rx.compile(r"^\s*(?:>>>|In:)\s*(RCPT TO|MAIL FROM|DATA|HELO|EHLO|\.)", rx.I)
+_TRANSCRIPT_REPLY_RE = rx.compile(r"^\s*(?:<<<|Out:)\s*([245])\d\d\b")
+_TRANSCRIPT_SESSION_RE = rx.compile(r"^\s*\.\.\. while talking to ", rx.I)
 
 
-@dataclass
+_DRAFT_FIELDS = (
+    "recipient",
+    "action",
+    "status",
+    "status_comment",
+    "diagnostic",
+    "diagnostic_type",
+    "command",
+    "context",
+    "reason_hint",
+    "remote_host",
+    "lhost",
+)
+
+
 class Draft:
-    """One recipient as a reader found it, before the reason is decided."""
+    """One recipient as a reader found it, before the reason is decided (mutable).
 
-    recipient: str
-    action: str = ""
-    status: str = ""
-    status_comment: str = ""
-    diagnostic: str = ""
-    diagnostic_type: str = ""
-    command: str = ""
-    context: str = ""
-    reason_hint: str = ""
-    remote_host: str = ""  # the receiving server the reporting MTA talked to (Remote-MTA)
-    lhost: str = ""  # the reference's module for the MTA that wrote the report (lhost.py)
+    ``remote_host`` is the receiving server the reporting MTA talked to (Remote-MTA); ``lhost``
+    the reference's module for the MTA that wrote the report (lhost.py). A plain class rather
+    than a dataclass: dataclasses loads inspect, a tenth of the command's start-up."""
+
+    __slots__ = _DRAFT_FIELDS
+
+    def __init__(
+        self,
+        recipient: str,
+        action: str = "",
+        status: str = "",
+        status_comment: str = "",
+        diagnostic: str = "",
+        diagnostic_type: str = "",
+        command: str = "",
+        context: str = "",
+        reason_hint: str = "",
+        remote_host: str = "",
+        lhost: str = "",
+    ) -> None:
+        self.recipient = recipient
+        self.action = action
+        self.status = status
+        self.status_comment = status_comment
+        self.diagnostic = diagnostic
+        self.diagnostic_type = diagnostic_type
+        self.command = command
+        self.context = context
+        self.reason_hint = reason_hint
+        self.remote_host = remote_host
+        self.lhost = lhost
+
+    def _values(self) -> tuple[str, ...]:
+        return tuple(getattr(self, name) for name in _DRAFT_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Draft) and self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment] - mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _DRAFT_FIELDS)
+        return f"Draft({shown})"
+
+
+def content_type(part: Message) -> str:
+    """part.get_content_type(), worked out once per part: the readers ask each part several
+    times, and compat32 parses the header again on every call."""
+    try:
+        return part._bounce_content_type  # type: ignore[attr-defined]
+    except AttributeError:
+        found = part._bounce_content_type = part.get_content_type()  # type: ignore[attr-defined]
+        return found
 
 
 def clean_address(address: str) -> str:
@@ -138,10 +193,10 @@ def unique_addresses(addresses: Iterable[str]) -> list[str]:
 
 # Where a notice names the server that answered: Postfix "host mx.example.net[192.0.2.7] said",
 # Exim "host mx.example.net [192.0.2.7]", Sendmail "... while talking to mx.example.net.:".
-_REMOTE_HOST_RE = re.compile(
+_REMOTE_HOST_RE = rx.compile(
     r"\bhost\s+([a-z0-9][\w.-]*\.[a-z]{2,63})\.?\s*\["
     r"|while talking to ([a-z0-9][\w.-]*\.[a-z]{2,63})",
-    re.I,
+    rx.I,
 )
 
 
@@ -190,7 +245,7 @@ def _transcript_command(text: str) -> str:
 
 def _command_from_phrase(phrase: str) -> str:
     phrase = phrase.replace("_", " ")
-    if re.search(r"refused to talk to me", phrase, re.I):
+    if rx.search(r"refused to talk to me", phrase, rx.I):
         return "CONN"
     for command, pattern in _COMMAND_PATTERNS:
         if pattern.search(phrase):

@@ -9,14 +9,16 @@ the addresses the notice talks about), and take the paragraph under each as its 
 from __future__ import annotations
 
 import html
-import re
 from email.message import Message
+from functools import lru_cache
 
+from diagnostics.bounces import rx
 from diagnostics.bounces.common import (
     ADDRESS_RE,
     REPLY_RE,
     STATUS_RE,
     Draft,
+    content_type,
     find_command,
     header_text,
     squeeze,
@@ -26,7 +28,7 @@ from diagnostics.bounces.reasons import has_known_phrase
 from diagnostics.bounces.rfc3464 import part_text
 
 # Where the notice ends and the returned message (or a machine-readable copy) begins.
-_CUT_RE = re.compile(
+_CUT_RE = rx.compile(
     r"^[ \t>|*=_-]*(?:"
     r"-+ ?this is a copy of the message|this is a copy of the message"
     r"|below this line is a copy of the message|enclosed is a copy of the message"
@@ -38,58 +40,58 @@ _CUT_RE = re.compile(
     r"|-+ ?original mail info|-+ ?original message$|-+ ?the original message was"
     r"|content-type: message/rfc822|reporting-mta:|final-recipient:|original-recipient:"
     r")",
-    re.I | re.MULTILINE,
+    rx.I | rx.MULTILINE,
 )
 # MIME structure that leaked into the text of a badly built report.
-_MIME_NOISE_RE = re.compile(
-    r"^[ \t]*(?:content-[\w-]+:.*|boundary=.*|--[\w=_.'/-]{8,}(?:--)?)[ \t]*$", re.I | re.MULTILINE
+_MIME_NOISE_RE = rx.compile(
+    r"^[ \t]*(?:content-[\w-]+:.*|boundary=.*|--[\w=_.'/-]{8,}(?:--)?)[ \t]*$", rx.I | rx.MULTILINE
 )
 # A header block of the original message pasted inline: two header lines in a row.
-_HEADER_BLOCK_RE = re.compile(
+_HEADER_BLOCK_RE = rx.compile(
     r"^(?:Return-Path|Received|DKIM-Signature|X-Received|ARC-Seal|Delivered-To):.*\n"
     r"(?:[ \t].*\n)*(?:[A-Za-z-]+:|[ \t])",
-    re.MULTILINE,
+    rx.MULTILINE,
 )
-_BOUNCE_SENDER_RE = re.compile(
-    r"mailer-daemon|postmaster|post_master|mail delivery|mailer daemon|^\s*<>\s*$", re.I
+_BOUNCE_SENDER_RE = rx.compile(
+    r"mailer-daemon|postmaster|post_master|mail delivery|mailer daemon|^\s*<>\s*$", rx.I
 )
-_BOUNCE_SUBJECT_RE = re.compile(
+_BOUNCE_SUBJECT_RE = rx.compile(
     r"undeliver|undelivered|delivery (?:status|failure|failed|notification|has failed|problem)"
     r"|returned mail|failure notice|failure delivery|mail delivery|non[- ]?delivery|not delivered"
     r"|could not be delivered|delivery failure|mail system error|mail failure|nicht zustellbar"
     r"|non recapitabile|non remis|warning: message .* delayed|delayed mail|returned to sender"
     r"|see transcript|error sending your mail|abuse report|complaint about",
-    re.I,
+    rx.I,
 )
-_BOUNCE_TEXT_RE = re.compile(
+_BOUNCE_TEXT_RE = rx.compile(
     r"(?:could not|cannot|can't|couldn't|was not|wasn't|unable to) (?:be )?deliver"
     r"|delivery (?:to the following recipients? )?(?:has )?failed|failed permanently|undeliverable"
     r"|permanent (?:fatal )?errors?|returned to sender|mail delivery (?:subsystem|system|failed)"
     r"|(?:message|mail) (?:was |has been )?(?:rejected|refused|bounced)|was rejected"
     # A pasted notice without headers still quotes the server: "550 5.1.1 ...".
     r"|(?<![\w.])[45]\d\d[ -]#?[45]\.\d{1,3}\.\d{1,3}(?![\d.])",
-    re.I,
+    rx.I,
 )
-_DELAYED_RE = re.compile(
+_DELAYED_RE = rx.compile(
     r"has been delayed|is delayed|not yet been delivered|will be retried|still being retried"
     r"|this is a warning|warning message only|temporary failure report|delivery delayed",
-    re.I,
+    rx.I,
 )
 # Text around an address that makes it the sender, the reporter or an identifier, not a victim.
-_NOT_RECIPIENT_BEFORE_RE = re.compile(
+_NOT_RECIPIENT_BEFORE_RE = rx.compile(
     r"(?:\bfrom|sender|return-path|reply-to|errors-to|envelope-from|message-id|in-reply-to"
     r"|references|contact|send mail to|original-mail-from|x-postfix-sender|generated from"
     r"|expanded from)\b\W{0,6}$",
-    re.I,
+    rx.I,
 )
 _ROLE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster", "post_master", "abuse", "root"})
 # Words that only label an address ("Recipient address:", "Delivery failed:", "* ").
-_LABEL_WORDS_RE = re.compile(
+_LABEL_WORDS_RE = rx.compile(
     r"\b(?:recipients?|address(?:es)?|rcpt to|final-recipient|original-recipient|rfc822"
     r"|delivery failed|addressed to|to|in|out|orcpt)\b|[<>*:;=\-|\[\]()]",
-    re.I,
+    rx.I,
 )
-_SEPARATOR_RE = re.compile(r"^[\s\-=_*#~.|]{4,}$")
+_SEPARATOR_RE = rx.compile(r"^[\s\-=_*#~.|]{4,}$")
 _BLOCK_MAX_LINES = 25
 # Enough for any real notice; the rest of a huge paste is the returned message or noise.
 _NOTICE_MAX_CHARS = 200_000
@@ -113,9 +115,9 @@ def notice_text(message: Message, *, first_part: str | None = None) -> str:
         first_part = first_text_part(message)
     text = first_part[:_NOTICE_MAX_CHARS]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if re.search(r"^>\s?(?:Final-Recipient|Reporting-MTA|Status)\s*:", text, re.I | re.MULTILINE):
+    if rx.search(r"^>\s?(?:Final-Recipient|Reporting-MTA|Status)\s*:", text, rx.I | rx.MULTILINE):
         # A bounce forwarded by a person: drop one level of quoting.
-        text = re.sub(r"^> ?", "", text, flags=re.MULTILINE)
+        text = rx.sub(r"^> ?", "", text, flags=rx.MULTILINE)
     text = _MIME_NOISE_RE.sub("", text)
     cut = _CUT_RE.search(text)
     if cut:
@@ -130,13 +132,13 @@ def first_text_part(message: Message) -> str:
     """Return the first readable part of a report (plain text, else HTML made plain)."""
     markup = ""
     for part in _leaf_parts(message):
-        content_type = part.get_content_type()
+        kind = content_type(part)
         # A multipart type on a leaf means the boundary is broken: its body is the whole text.
-        if content_type == "text/plain" or content_type.startswith("multipart/"):
+        if kind == "text/plain" or kind.startswith("multipart/"):
             text = part_text(part)
             if text.strip():
                 return text
-        elif content_type == "text/html" and not markup:
+        elif kind == "text/html" and not markup:
             markup = part_text(part)
     return _strip_html(markup)
 
@@ -146,13 +148,13 @@ def _leaf_parts(message: Message):
         yield message
         return
     for part in message.get_payload():
-        if not isinstance(part, Message) or part.get_content_maintype() == "message":
+        if not isinstance(part, Message) or content_type(part).partition("/")[0] == "message":
             continue
         yield from _leaf_parts(part)
 
 
 # "[^<>]*" cannot run past the next "<", so stripping stays linear on broken markup.
-_TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)[^<>]*>")
+_TAG_RE = rx.compile(r"<(/?)([A-Za-z][\w:-]*)[^<>]*>")
 _BLOCK_TAGS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"})
 
 
@@ -241,6 +243,13 @@ def _failed_recipients_header(message: Message) -> list[str]:
     )
 
 
+# A line of a notice's list: an address (or a display name and one in angle brackets), a colon.
+_ADDRESS_HEADING_RE = rx.compile(
+    r"[ \t*\-]*(?:[^<>@\s:]+@[^<>\s:]+[ \t]+)?<?[^<>@\s:\"]+@[^<>\s:]+?>?[ \t]*:(?!\S)"
+)
+_NAME_ADDR_FOLLOWS_RE = rx.compile(r"[>\"']?[ \t]+<[^<>@\s]+@[^<>\s]+>")
+
+
 class _Mentions:
     """Where the notice names which addresses, sender-side and identifier addresses left out."""
 
@@ -249,19 +258,28 @@ class _Mentions:
         self.lines_of: dict[str, list[int]] = {}
         self.on_line: dict[int, set[str]] = {}
         for index, line in enumerate(lines):
+            heading = _ADDRESS_HEADING_RE.match(line)
             for match in ADDRESS_RE.finditer(line):
                 address = match.group()
+                if heading and match.start() >= heading.end():
+                    # "jo@x: <the reason>": an address inside the reason given for the one
+                    # heading the line ("... may not follow al@y") is not another recipient.
+                    break
+                if _NAME_ADDR_FOLLOWS_RE.match(line, match.end()):
+                    # "a@x <b@y>" is one mailbox (RFC 5322 name-addr): the address in angle
+                    # brackets is the mailbox, the text before it only its display name.
+                    continue
                 if self._is_recipient(address, line[max(0, match.start() - 80) : match.start()]):
                     self._add(index, address, excluded=excluded)
 
     @staticmethod
     def _is_recipient(address: str, before: str) -> bool:
         local_part = address.split("@", 1)[0].lower()
-        if local_part in _ROLE_LOCAL_PARTS and not re.fullmatch(r"[\s*>\-<\"']*", before):
+        if local_part in _ROLE_LOCAL_PARTS and not rx.fullmatch(r"[\s*>\-<\"']*", before):
             # "postmaster@" in passing is a contact; heading a line of the list it is a recipient
             # (a bounce for postmaster@ a host that does not exist).
             return False
-        if re.match(r"[0-9a-f-]{30,}$", local_part):
+        if rx.match(r"[0-9a-f-]{30,}$", local_part):
             return False  # a message or queue identifier that happens to contain "@"
         return not _NOT_RECIPIENT_BEFORE_RE.search(before.rstrip("<\"' \t"))
 
@@ -292,7 +310,7 @@ def _block_for(recipient: str, lines: list[str], mentions: _Mentions) -> str:
         return ""
     # An echo of the original headers ("To: ...") is not where the notice explains the failure.
     start = next(
-        (index for index in starts if not re.match(r"\s*(?:to|cc)\s*:", lines[index], re.I)),
+        (index for index in starts if not rx.match(r"\s*(?:to|cc)\s*:", lines[index], rx.I)),
         starts[0],
     )
     block: list[str] = []
@@ -313,6 +331,7 @@ def _heads_its_line(recipient: str, block: str) -> bool:
     return first_line.removeprefix("<").startswith(recipient.lower())
 
 
+@lru_cache(maxsize=4096)
 def _is_strong(line: str) -> bool:
     """True when a line carries a failure reply, a failure status or a phrase we know."""
     if any(m.group(1)[0] in "45" for m in REPLY_RE.finditer(line)):
@@ -323,7 +342,7 @@ def _is_strong(line: str) -> bool:
 
 
 def _diagnostic_from(block: str, recipient: str) -> str:
-    text = squeeze(re.sub(r"[-=_*#~]{4,}", " ", _without_boilerplate(block)))
+    text = squeeze(rx.sub(r"[-=_*#~]{4,}", " ", _without_boilerplate(block)))
     # The address heading the paragraph adds nothing; inside a server's reply it stays.
     lowered, address = text.lower(), recipient.lower()
     start = len(lowered) - len(lowered.lstrip(" *-"))
@@ -338,9 +357,8 @@ def _diagnostic_from(block: str, recipient: str) -> str:
     return text.strip()
 
 
-_BOILERPLATE_RE = re.compile(
-    r"^(?!.*(?<![\w.])[245]\d\d[ -])"  # a line with a server's reply is never boilerplate
-    r".*(?:this is a permanent error|i'm afraid i wasn't able|sorry it didn't work out"
+_BOILERPLATE_PHRASES = (
+    r"this is a permanent error|i'm afraid i wasn't able|sorry it didn't work out"
     r"|please do not reply|do not reply to this|this message was created automatically"
     r"|automatically generated|could not be delivered to one or more|please note that this"
     r"|you do not need to re-?send|kept in the queue|for further assistance|if you do so, please"
@@ -348,18 +366,26 @@ _BOILERPLATE_RE = re.compile(
     r"|was undeliverable|the following (?:address|recipient)\(?e?s?\)? (?:failed|had)"
     r"|this is the (?:mail system|postfix)"
     r"|i'm sorry to have to inform you|there was an error delivering your mail|it's attached below"
-    r"|^\s*the mail system\s*$).*$",
-    re.I | re.MULTILINE,
 )
+_BOILERPLATE_RE = rx.compile(
+    r"^(?!.*(?<![\w.])[245]\d\d[ -])"  # a line with a server's reply is never boilerplate
+    rf".*(?:{_BOILERPLATE_PHRASES}|^\s*the mail system\s*$).*$",
+    rx.I | rx.MULTILINE,
+)
+# The same phrases, unanchored, searched in the lower-cased text: a quick test that most texts
+# fail (without IGNORECASE the engine skips ahead to the phrases' first letters).
+_BOILERPLATE_HINT_RE = rx.compile(f"{_BOILERPLATE_PHRASES}|the mail system")
 
 
 def _without_boilerplate(text: str) -> str:
+    if not _BOILERPLATE_HINT_RE.search(text.lower()):
+        return text
     return _BOILERPLATE_RE.sub("", text)
 
 
 def _says_something(text: str) -> bool:
     stripped = _LABEL_WORDS_RE.sub(" ", ADDRESS_RE.sub(" ", text))
-    return bool(re.search(r"[^\W\d_]{3,}", stripped)) or bool(REPLY_RE.search(text))
+    return bool(rx.search(r"[^\W\d_]{3,}", stripped)) or bool(REPLY_RE.search(text))
 
 
 def original_recipient_drafts(recipients: list[str], notice: str) -> list[Draft]:

@@ -11,32 +11,29 @@ this module is the small engine that applies them, in the reference's module ord
 
 from __future__ import annotations
 
-import re
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.message import Message
 from functools import cache, cached_property, lru_cache
 
-from diagnostics.bounces import rules
+from diagnostics.bounces import rules, rx
 from diagnostics.bounces.common import find_status, header_text, mask_addresses
 from diagnostics.bounces.reasons import REASONS
 
 # Servers put the reason up front; past a few kilobytes it is a pasted message, not a reply.
 _TEXT_WINDOW = 8000
 
-_CLASS_ONLY_STATUS_RE = re.compile(r"[45]\.[01]\.0\Z")
+_CLASS_ONLY_STATUS_RE = rx.compile(r"[45]\.[01]\.0\Z")
 
 # The report's readable text, or a function that returns it (reading it is left until needed).
 type Body = str | Callable[[], str]
 
 
-@dataclass(frozen=True)
-class _Test:
-    """One header test at the top of a module's make()."""
+class _Test(namedtuple("_Test", "kind header value", defaults=(None,))):  # noqa: PYI024
+    """One header test at the top of a module's make(): its kind (startswith, endswith,
+    contains, equals, regex, present, in), the header's name and the value tested for."""
 
-    kind: str  # startswith | endswith | contains | equals | regex | present | in
-    header: str
-    value: object = None
+    __slots__ = ()
 
     def needs_header(self) -> bool:
         """True when the test cannot hold unless its header is there (an absent one reads "")."""
@@ -109,7 +106,7 @@ class _Module:
         return tuple(_message_row(row) for row in self._entry["messages"] if row[0] in known)
 
     @cached_property
-    def status_override(self) -> re.Pattern[str] | None:
+    def status_override(self) -> rx.Pattern[str] | None:
         row = self._entry.get("status_override")
         return rules.perl_regex(*row) if row else None
 
@@ -122,7 +119,7 @@ class _Module:
         return self._entry["commands"]
 
     @cached_property
-    def command_patterns(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    def command_patterns(self) -> tuple[tuple[str, rx.Pattern[str]], ...]:
         rows = self._entry["command_patterns"]
         return tuple(
             (command, rules.perl_regex(pattern, flags)) for command, pattern, flags in rows
@@ -260,13 +257,13 @@ def _by_name() -> dict[str, _Module]:
 
 def _subject_key(subject: str) -> str:
     """Sisimai::Order->make: the first words of the subject, as the key of its table."""
-    subject = re.sub(r"[_\[\] ]+", " ", subject).lstrip()
+    subject = rx.sub(r"[_\[\] ]+", " ", subject).lstrip()
     words = subject.lower().split(" ", 2)
     if words and words[0].rfind(":") > 0:
         first = subject.split(":", 1)[0].lower()
     else:
         first = "-".join(words[:2])
-    return re.sub(r'[:",*]', "", first)
+    return rx.sub(r'[:",*]', "", first)
 
 
 def _order(subject: str) -> tuple[_Module, ...]:
@@ -329,12 +326,12 @@ def report_reason(module: str, body: Body) -> str:
     post was refused ("rejected") when it lists its four possible causes, else it is "onhold"."""
     if module != "GoogleGroups":
         return ""
-    bullets = re.findall(r"^ ?[*] ?", _text(body).split("----- Original message -----", 1)[0], re.M)
+    bullets = rx.findall(r"^ ?[*] ?", _text(body).split("----- Original message -----", 1)[0], rx.M)
     return "rejected" if len(bullets) == 4 else "onhold"
 
 
 @cache
-def _mda() -> tuple[re.Pattern[str], re.Pattern[str], tuple, dict[str, tuple]]:
+def _mda() -> tuple[rx.Pattern[str], rx.Pattern[str], tuple, dict[str, tuple]]:
     table = rules.data()["mda"]
     agents = tuple(
         (name, rules.perl_regex(pattern, flags))

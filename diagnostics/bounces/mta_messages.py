@@ -11,11 +11,10 @@ timeout exceeded" is a full mailbox that stayed full.
 
 from __future__ import annotations
 
-import re
-
+from diagnostics.bounces import rx
 from diagnostics.bounces.phrases import phrases_re
 
-MTA_MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = (
+MTA_MESSAGES: tuple[tuple[str, rx.Pattern[str]], ...] = (
     (
         "hostunknown",
         phrases_re(

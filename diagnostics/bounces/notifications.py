@@ -8,10 +8,10 @@ delivery), as pasted from a mailbox subscribed to an SNS topic.
 from __future__ import annotations
 
 import json
-import re
 from email.message import Message
 from email.utils import getaddresses
 
+from diagnostics.bounces import rx
 from diagnostics.bounces.common import (
     ADDRESS_RE,
     Draft,
@@ -28,7 +28,7 @@ def auto_reply_drafts(message: Message, notice: str) -> list[Draft]:
     is_auto_reply = auto_submitted.startswith("auto-replied") or bool(
         message.get("X-Autoreply")
         or message.get("X-Autorespond")
-        or re.match(r"\s*(?:auto(?:matic)?[- ]?reply|out of (?:the )?office)\b", subject, re.I)
+        or rx.match(r"\s*(?:auto(?:matic)?[- ]?reply|out of (?:the )?office)\b", subject, rx.I)
     )
     if not is_auto_reply:
         return []
@@ -63,13 +63,25 @@ _SES_SUBTYPES = {
 }
 
 
+# Sendmail breaks a line longer than its mailer's limit (RFC 5321 4.5.3.1.6: 1,000 octets with
+# the line end) with "!", a line end and a space; a JSON notification relayed through it is
+# only valid JSON again once those breaks are undone (the reference's AmazonSES module does so).
+_SENDMAIL_LINE_BREAK_RE = rx.compile(r"!\r?\n ")
+
+
+def is_ses_notification(notice: str) -> bool:
+    """True when the text holds an Amazon SES notification (JSON), readable or not."""
+    return "{" in notice and ("notificationType" in notice or "eventType" in notice)
+
+
 def ses_notification_drafts(notice: str) -> list[Draft]:
     """Return drafts from an Amazon SES notification (JSON, bare or wrapped by SNS)."""
     start = notice.find("{")
-    if start < 0 or "notificationType" not in notice and "eventType" not in notice:
+    if start < 0 or not is_ses_notification(notice):
         return []
+    text = _SENDMAIL_LINE_BREAK_RE.sub("", notice[start:])
     try:
-        document, _ = json.JSONDecoder().raw_decode(notice[start:])
+        document, _ = json.JSONDecoder().raw_decode(text)
         if isinstance(document, dict) and isinstance(document.get("Message"), str):
             document = json.loads(document["Message"])
     except ValueError:
@@ -87,8 +99,8 @@ def ses_notification_drafts(notice: str) -> list[Draft]:
                 action=str(entry.get("action", "failed")).lower(),
                 status=str(entry.get("status", "")),
                 diagnostic=squeeze(
-                    re.sub(
-                        r"^\s*smtp\s*;", "", str(entry.get("diagnosticCode") or summary), flags=re.I
+                    rx.sub(
+                        r"^\s*smtp\s*;", "", str(entry.get("diagnosticCode") or summary), flags=rx.I
                     )
                 ),
             )

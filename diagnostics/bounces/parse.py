@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import email
-import logging
-import re
-from dataclasses import asdict, dataclass
-from email import policy
+from collections import namedtuple
 from email.message import Message
 from functools import cache
 
-from diagnostics.bounces import heuristics, lhost, notifications, rfc3464, rhost, rules
+from diagnostics.bounces import heuristics, lhost, notifications, rfc3464, rhost, rules, rx
 from diagnostics.bounces.common import (
     Draft,
     clean_address,
@@ -24,32 +21,28 @@ from diagnostics.bounces.common import (
 from diagnostics.bounces.mta_messages import mta_reason
 from diagnostics.bounces.reasons import bounce_class_for, classify, is_hard_bounce
 
-logger = logging.getLogger(__name__)
-
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 _DIAGNOSTIC_MAX_CHARS = 1000
 _MAX_NESTING = 3
 # The modules scan the start of a body (lhost's window); this many bytes of a message hold it.
 _RAW_WINDOW = 64_000
 # An mbox export holds several messages, each after a "From sender date" postmark line.
-_MBOX_SEPARATOR_RE = re.compile(rb"^From \S+ +\w{3} \w{3} +\d", re.MULTILINE)
+_MBOX_SEPARATOR_RE = rx.compile(rb"^From \S+ +\w{3} \w{3} +\d", rx.MULTILINE)
 
 
-@dataclass(frozen=True)
-class BounceRecipient:
-    """What a bounce says about one recipient."""
+class BounceRecipient(
+    namedtuple(  # noqa: PYI024 - typing.NamedTuple would load typing for a 3 ms longer start
+        "BounceRecipient",
+        "recipient action status reply_code reason hard_bounce diagnostic bounce_class",
+    )
+):
+    """What a bounce says about one recipient (immutable). All fields are strings except
+    ``hard_bounce`` (bool): see docs/bounces.md."""
 
-    recipient: str
-    action: str
-    status: str
-    reply_code: str
-    reason: str
-    hard_bounce: bool
-    diagnostic: str
-    bounce_class: str
+    __slots__ = ()
 
     def as_dict(self) -> dict[str, str | bool]:
-        return asdict(self)
+        return dict(zip(self._fields, self, strict=True))
 
 
 def parse_bounce(raw: bytes | str) -> list[BounceRecipient]:
@@ -60,13 +53,15 @@ def parse_bounce(raw: bytes | str) -> list[BounceRecipient]:
             return []
         results: list[BounceRecipient] = []
         for chunk in _split_mbox(data):
-            message = email.message_from_bytes(chunk, policy=policy.compat32)
+            message = email.message_from_bytes(chunk)  # compat32, the default
             drafts = _drafts(message, raw=chunk)
             results.extend(_finish(draft) for draft in _unique(drafts))
         return results
     except Exception:
         # Pasted text can be anything; a bounce we cannot read must not break the page.
-        logger.warning("Unreadable bounce message", exc_info=True)
+        import logging  # only here: a short command never needs it
+
+        logging.getLogger(__name__).warning("Unreadable bounce message", exc_info=True)
         return []
 
 
@@ -245,8 +240,8 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
 
 
 def _specific_comment(comment: str) -> str:
-    if re.search(
-        r"other or undefined|permanent failure|temporary failure|transient", comment, re.I
+    if rx.search(
+        r"other or undefined|permanent failure|temporary failure|transient", comment, rx.I
     ):
         return ""
     return comment
@@ -255,7 +250,7 @@ def _specific_comment(comment: str) -> str:
 def _best_status(reported: str, diagnostic: str) -> str:
     """The remote server's own precise code (X.Y.Z, no zero) over the reporting MTA's Status."""
     found = find_status(diagnostic)
-    if re.fullmatch(r"[45]\.[1-9]\.[1-9]", found):
+    if rx.fullmatch(r"[45]\.[1-9]\.[1-9]", found):
         return found
     if found and (not reported or reported.endswith(".0.0")) and not found.endswith(".0.0"):
         return found

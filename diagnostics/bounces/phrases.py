@@ -8,19 +8,19 @@ names taken out (matching without IGNORECASE is about three times faster).
 
 from __future__ import annotations
 
-import re
+from diagnostics.bounces import rx
 
 
-def phrases_re(*patterns: str) -> re.Pattern[str]:
+def phrases_re(*patterns: str) -> rx.Pattern[str]:
     """One lower-case pattern for a list of phrases; search it in lower-cased text."""
     joined = "|".join(f"(?:{pattern})" for pattern in patterns)
     # Lower every letter but the escapes: "\S" and "\W" keep their meaning.
-    return re.compile(re.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), joined))
+    return rx.compile(rx.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), joined))
 
 
 # Ordered: the first reason whose phrases match wins, so the narrow readings come before the
 # broad ones (a DMARC rejection also says "unauthenticated"; a DNSBL refusal also says "blocked").
-PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
+PHRASES: tuple[tuple[str, rx.Pattern[str]], ...] = (
     (
         "expired",
         phrases_re(
@@ -350,4 +350,4 @@ PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 # Every phrase at once: whether a line says anything we know, in one search.
-ANY_PHRASE_RE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PHRASES))
+ANY_PHRASE_RE = rx.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PHRASES))

@@ -10,13 +10,12 @@ so importing this module costs nothing.
 from __future__ import annotations
 
 import json
-import re
+import os
 from functools import cache
-from pathlib import Path
 
-from diagnostics.bounces import rules
+from diagnostics.bounces import rules, rx
 
-_PHRASES_FILE = Path(__file__).with_name("reference_phrases.json")
+_PHRASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_phrases.json")
 
 
 # Readings a status code or a format may give that are still checked against the text: the
@@ -46,17 +45,17 @@ def status_name(status: str) -> str:
 
 @cache
 def _data() -> dict:
-    return json.loads(_PHRASES_FILE.read_text(encoding="utf-8"))
+    return json.loads(_read_text(_PHRASES_FILE))
 
 
 @cache
-def _tables() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], re.Pattern[str] | None]]:
+def _tables() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], rx.Pattern[str] | None]]:
     data = _data()["reasons"]
     return {
         reason: (
             tuple(entry.get("index", ())),
             tuple(entry.get("isnot", ())),
-            re.compile(entry["regex"]) if "regex" in entry else None,
+            rx.compile(entry["regex"]) if "regex" in entry else None,
         )
         for reason, entry in data.items()
     }
@@ -74,13 +73,13 @@ def defines(reason: str, text: str) -> bool:
 
 
 @cache
-def _formats() -> tuple[tuple[str, tuple[str, ...], re.Pattern[str] | None], ...]:
+def _formats() -> tuple[tuple[str, tuple[str, ...], rx.Pattern[str] | None], ...]:
     by_reason: dict[str, tuple[list[str], list[str]]] = {}
     for reason, kind, pattern, _module in _data()["formats"]:
         index, regexes = by_reason.setdefault(reason, ([], []))
         (index if kind == "index" else regexes).append(pattern)
     return tuple(
-        (reason, tuple(index), re.compile("|".join(regexes), re.I) if regexes else None)
+        (reason, tuple(index), rx.compile("|".join(regexes), rx.I) if regexes else None)
         for reason, (index, regexes) in by_reason.items()
     )
 
@@ -91,3 +90,8 @@ def format_reason(text: str) -> str:
         if any(phrase in text for phrase in index) or (regex and regex.search(text)):
             return reason
     return ""
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import quopri
-import re
 from collections.abc import Iterable, Iterator
 from email.message import Message
 
+from diagnostics.bounces import rx
 from diagnostics.bounces.common import (
     ACTIONS,
     ADDRESS_RE,
     Draft,
+    content_type,
     remote_host_value,
     squeeze,
     unique_addresses,
@@ -22,18 +23,20 @@ DSN_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "text/delivery-status"}
 )
 FEEDBACK_TYPES = frozenset({"message/feedback-report", "text/feedback-report"})
+_REPORT_TYPES = DSN_TYPES | FEEDBACK_TYPES
 # The reference's stand-in for a complaint whose recipient the reporter hid
 # (Sisimai::Address->undisclosed("r")); the .invalid domain can never be mailed.
 UNDISCLOSED_RECIPIENT = "undisclosed-recipient-in-headers@libsisimai.org.invalid"
 
-_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*)$")
-_TYPED_VALUE_RE = re.compile(r"^\s*([A-Za-z][\w/-]*)\s*;\s*(.*)$", re.DOTALL)
+_FIELD_RE = rx.compile(r"^([A-Za-z][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*)$")
+_TYPED_VALUE_RE = rx.compile(r"^\s*([A-Za-z][\w/-]*)\s*;\s*(.*)$", rx.DOTALL)
 _RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
 # Reporting agents that do not fill in a DSN field still say so in the text next to it.
-_INLINE_DSN_RE = re.compile(r"^(?:>\s?)*(?:Final|Original)-Recipient\s*:", re.I | re.MULTILINE)
+_INLINE_DSN_RE = rx.compile(r"^(?:>\s?)*(?:Final|Original)-Recipient\s*:", rx.I | rx.MULTILINE)
 # A real multi-line reply has a handful of lines; the rest of a longer run is noise.
 _MAX_FOLDED_LINES = 50
-_STATUS_VALUE_RE = re.compile(r"([245]\.\d{1,3}\.\d{1,3})\s*(?:\((.*)\))?")
+_QUOTE_PREFIX_RE = rx.compile(r"^(?:>\s?)+")
+_STATUS_VALUE_RE = rx.compile(r"([245]\.\d{1,3}\.\d{1,3})\s*(?:\((.*)\))?")
 
 
 def part_text(part: Message) -> str:
@@ -88,7 +91,8 @@ def field_groups(text: str) -> list[list[tuple[str, str]]]:
     groups: list[list[tuple[str, list[str]]]] = []
     current: list[tuple[str, list[str]]] = []
     for raw_line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = re.sub(r"^(?:>\s?)+", "", raw_line)  # forwarded reports arrive quoted
+        # Forwarded reports arrive quoted.
+        line = _QUOTE_PREFIX_RE.sub("", raw_line) if raw_line[:1] == ">" else raw_line
         if not line.strip():
             if current:
                 groups.append(current)
@@ -107,13 +111,13 @@ def field_groups(text: str) -> list[list[tuple[str, str]]]:
 
 def delivery_status_drafts(message: Message) -> list[Draft]:
     """Return one draft per recipient found in the message's delivery-status parts."""
-    texts = [part_text(part) for part in _parts(message) if part.get_content_type() in DSN_TYPES]
+    texts = [part_text(part) for part in _parts(message) if content_type(part) in DSN_TYPES]
     if not any(_has_recipient_field(text) for text in texts):
         # Some agents paste the report into the readable part instead of a part of its own.
         texts = [
             text
             for part in _parts(message)
-            if part.get_content_maintype() in ("text", "multipart") and not part.is_multipart()
+            if content_type(part).startswith(("text/", "multipart/")) and not part.is_multipart()
             for text in [part_text(part)]
             if _INLINE_DSN_RE.search(text)
         ]
@@ -124,7 +128,7 @@ def delivery_status_drafts(message: Message) -> list[Draft]:
 
 
 def _has_recipient_field(text: str) -> bool:
-    return bool(re.search(r"^\s*(?:final|original)-recipient\s*:", text, re.I | re.MULTILINE))
+    return bool(rx.search(r"^\s*(?:final|original)-recipient\s*:", text, rx.I | rx.MULTILINE))
 
 
 def _drafts_from_fields(text: str) -> list[Draft]:
@@ -150,6 +154,8 @@ def _draft_from_record(record: dict[str, str]) -> Draft | None:
         if match:
             recipient = match.group()
             break
+    else:
+        recipient = _rfc822_address_as_given(record)
     action = record.get("action", "").split(" ")[0].strip().lower()
     if action == "deliverable":
         # Postfix's address verification report: nothing was sent, but the address works.
@@ -170,6 +176,22 @@ def _draft_from_record(record: dict[str, str]) -> Draft | None:
     )
 
 
+def _rfc822_address_as_given(record: dict[str, str]) -> str:
+    """The recipient field's address as the report gives it, when our pattern finds none.
+
+    With address type rfc822 the rest of the field is an addr-spec (RFC 3464 2.3.2), whose
+    domain may hold characters no host name has (RFC 5322 atext: "jo@#example.net"); such a
+    recipient is still the one the report is about, and its failure still counts."""
+    for name in _RECIPIENT_FIELDS:
+        kind, value = _typed_value(record.get(name, ""))
+        address = value.strip().strip("<>").strip()
+        local, _, domain = address.partition("@")
+        plain = not any(character.isspace() or character in "<>," for character in address)
+        if kind.lower() == "rfc822" and local and domain and "@" not in domain and plain:
+            return address
+    return ""
+
+
 def _typed_value(value: str) -> tuple[str, str]:
     """Split "smtp; 550 ..." into ("smtp", "550 ..."); untyped values keep an empty type."""
     match = _TYPED_VALUE_RE.match(value)
@@ -180,7 +202,7 @@ def _typed_value(value: str) -> tuple[str, str]:
 
 def feedback_drafts(message: Message, *, notice: str) -> list[Draft]:
     """Return one "feedback" draft per reported recipient of an ARF report (RFC 5965)."""
-    reports = [part for part in _parts(message) if part.get_content_type() in FEEDBACK_TYPES]
+    reports = [part for part in _parts(message) if content_type(part) in FEEDBACK_TYPES]
     if not reports:
         return []
     fields = [pair for part in reports for group in field_groups(part_text(part)) for pair in group]
@@ -199,7 +221,7 @@ def feedback_drafts(message: Message, *, notice: str) -> list[Draft]:
 
 def _first_sentence(text: str) -> str:
     """The report's opening statement, skipping a bare greeting."""
-    paragraphs = [squeeze(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    paragraphs = [squeeze(p) for p in rx.split(r"\n\s*\n", text) if p.strip()]
     informative = [p for p in paragraphs if len(p.split()) >= 5]
     return (informative or paragraphs or [""])[0][:300]
 
@@ -214,14 +236,14 @@ def _original_headers(message: Message, *names: str) -> list[str]:
     """Header values of the returned original message (message/rfc822 or text/rfc822-headers)."""
     values: list[str] = []
     for part in _parts(message):
-        content_type = part.get_content_type()
-        if content_type == "message/rfc822":
+        kind = content_type(part)
+        if kind == "message/rfc822":
             inner = part.get_payload()
             original = inner[0] if isinstance(inner, list) and inner else None
             if isinstance(original, Message):
                 for name in names:
                     values.extend(str(value) for value in original.get_all(name, []))
-        elif content_type in ("text/rfc822-headers", "text/rfc822-header"):
+        elif kind in ("text/rfc822-headers", "text/rfc822-header"):
             for group in field_groups(part_text(part))[:1]:
                 values.extend(value for field, value in group if field in names)
     return values
@@ -231,7 +253,7 @@ def attached_messages(message: Message) -> list[Message]:
     """Return the messages attached to a report (message/rfc822 parts), outermost first."""
     attached = []
     for part in _parts(message):
-        inner = part.get_payload() if part.get_content_type() == "message/rfc822" else None
+        inner = part.get_payload() if content_type(part) == "message/rfc822" else None
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             attached.append(inner[0])
     return attached
@@ -246,11 +268,11 @@ def _parts(message: Message) -> Iterator[Message]:
     """Walk the report's own parts; never descend into a returned original message."""
     yield message
     payload = message.get_payload()
-    if message.get_content_type() in DSN_TYPES | FEEDBACK_TYPES or not isinstance(payload, list):
+    if content_type(message) in _REPORT_TYPES or not isinstance(payload, list):
         return
     for part in payload:
         if isinstance(part, Message):
-            if part.get_content_type() == "message/rfc822":
+            if content_type(part) == "message/rfc822":
                 yield part
                 continue
             yield from _parts(part)

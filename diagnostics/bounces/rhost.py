@@ -11,24 +11,18 @@ lines below, written after its Perl ``get()``.
 
 from __future__ import annotations
 
-import re
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from diagnostics.bounces import rules
+from diagnostics.bounces import rules, rx
 
-_STATUS_RE = re.compile(r"[245]\.\d\.\d+\Z")
+_STATUS_RE = rx.compile(r"[245]\.\d\.\d+\Z")
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What a per-destination module looks at (Sisimai::Data's fields)."""
-
-    diagnostic: str
-    status: str
-    reply_code: str
-    command: str
+# What a per-destination module looks at (Sisimai::Data's fields): diagnostic, status,
+# reply_code, command (all strings).
+Facts = namedtuple("Facts", "diagnostic status reply_code command")  # noqa: PYI024
 
 
 def _tables(module: str) -> dict:
@@ -43,7 +37,7 @@ def _phrases_first(table: dict, text: str) -> str:
 
 
 def _cox(facts: Facts) -> str:
-    code = re.search(r"AUP#([0-9A-Z]+)", facts.diagnostic)
+    code = rx.search(r"AUP#([0-9A-Z]+)", facts.diagnostic)
     reason = _tables("Cox")["errorcodes"].get(code.group(1), "") if code else ""
     return reason or _phrases_first(_tables("Cox")["messagesof"], facts.diagnostic)
 
@@ -66,8 +60,8 @@ def _exchange_online(facts: Facts) -> str:
 
 
 def _france_ptt(facts: Facts) -> str:
-    code = re.search(
-        r"\b(LPN|LPNAAA|OFR|OUK)(_[0-9]{3}|[0-9]{3}[-_][0-9]{3})\b", facts.diagnostic, re.I
+    code = rx.search(
+        r"\b(LPN|LPNAAA|OFR|OUK)(_[0-9]{3}|[0-9]{3}[-_][0-9]{3})\b", facts.diagnostic, rx.I
     )
     if not code:
         return ""
@@ -76,7 +70,7 @@ def _france_ptt(facts: Facts) -> str:
 
 
 def _godaddy(facts: Facts) -> str:
-    code = re.search(r"\s(IB\d{3})\b", facts.diagnostic)
+    code = rx.search(r"\s(IB\d{3})\b", facts.diagnostic)
     if code:
         return _tables("GoDaddy")["errorcodes"].get(code.group(1)) or ""
     return _phrases_first(_tables("GoDaddy")["messagesof"], facts.diagnostic)
@@ -94,7 +88,7 @@ def _google_apps(facts: Facts) -> str:
 
 
 def _iua(facts: Facts) -> str:
-    code = re.search(r"[.]i[.]ua/err/(\d+)", facts.diagnostic.lower())
+    code = rx.search(r"[.]i[.]ua/err/(\d+)", facts.diagnostic.lower())
     return _tables("IUA")["errorcodes"].get(code.group(1), "") if code else ""
 
 
@@ -106,7 +100,7 @@ def _kddi(facts: Facts) -> str:
 
 
 def _mimecast(facts: Facts) -> str:
-    if not facts.diagnostic or not re.fullmatch(r"[245]\d\d", facts.reply_code):
+    if not facts.diagnostic or not rx.fullmatch(r"[245]\d\d", facts.reply_code):
         return ""
     reply, text = int(facts.reply_code), facts.diagnostic.lower()
     for reason, rows in sorted(_tables("Mimecast")["messagesof"].items()):
@@ -130,7 +124,7 @@ def _ntt_docomo(facts: Facts) -> str:
 
 
 def _spectrum(facts: Facts) -> str:
-    code = re.search(r"AUP#[-A-Za-z]*(\d{4})", facts.diagnostic)
+    code = rx.search(r"AUP#[-A-Za-z]*(\d{4})", facts.diagnostic)
     number = int(code.group(1)) if code else 0
     tables = _tables("Spectrum")
     reason = tables["errorcodes"].get(str(number), "")
@@ -163,7 +157,7 @@ _LOOKUPS: dict[str, Callable[[Facts], str]] = {
 
 
 @cache
-def _hosts() -> tuple[tuple[re.Pattern[str], str], ...]:
+def _hosts() -> tuple[tuple[rx.Pattern[str], str], ...]:
     return tuple(
         (rules.perl_regex(pattern, flags), module)
         for pattern, flags, module in rules.data()["rhost"]["hosts"]

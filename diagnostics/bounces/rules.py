@@ -9,32 +9,33 @@ loads it and turns Perl patterns into Python ones; importing it costs nothing.
 from __future__ import annotations
 
 import json
-import re
+import os
 from functools import cache
-from pathlib import Path
 
-_RULES_FILE = Path(__file__).with_name("reference_rules.json")
+from diagnostics.bounces import rx
+
+_RULES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_rules.json")
 # Perl spells "end of string" \z; Python's \Z means the same.
-_PERL_END_RE = re.compile(r"(?<!\\)((?:\\\\)*)\\z")
+_PERL_END_RE = rx.compile(r"(?<!\\)((?:\\\\)*)\\z")
 
 
 @cache
 def data() -> dict:
-    return json.loads(_RULES_FILE.read_text(encoding="utf-8"))
+    return json.loads(_read_text(_RULES_FILE))
 
 
-def perl_regex(pattern: str, flags: str = "", *, ignore_case: bool = False) -> re.Pattern[str]:
+def perl_regex(pattern: str, flags: str = "", *, ignore_case: bool = False) -> rx.Pattern[str]:
     """Compile a Perl pattern (as Perl's regexp_pattern returns it) with its flags."""
     python_flags = 0
     if "x" in flags:
-        python_flags |= re.VERBOSE
+        python_flags |= rx.VERBOSE
     if "i" in flags or ignore_case:
-        python_flags |= re.IGNORECASE
+        python_flags |= rx.IGNORECASE
     if "s" in flags:
-        python_flags |= re.DOTALL
+        python_flags |= rx.DOTALL
     if "m" in flags:
-        python_flags |= re.MULTILINE
-    return re.compile(_PERL_END_RE.sub(r"\1\\Z", pattern), python_flags)
+        python_flags |= rx.MULTILINE
+    return rx.compile(_PERL_END_RE.sub(r"\1\\Z", pattern), python_flags)
 
 
 @cache
@@ -61,3 +62,8 @@ def is_hard(reason: str, code: str = "") -> bool:
     if reason in table["by_status_class"]:
         return not code.startswith("4")
     return reason in table["hard"]
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()

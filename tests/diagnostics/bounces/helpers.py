@@ -19,19 +19,27 @@ PARTS = {
     "extra": (FIXTURES / "extra", "labels.jsonl"),
     "fresh": (FIXTURES / "fresh", "labels.jsonl"),
     "mta-fresh": (FIXTURES / "mta-fresh", "labels.jsonl"),
+    "third": (FIXTURES / "third", "labels.jsonl"),
+    "mta-third": (FIXTURES / "mta-third", "labels.jsonl"),
 }
 # (reason, permanent/temporary, recipients exact) as measured and reported in docs/bounces.md,
-# less about two points, so that a regression fails. "fresh" and "mta-fresh" were collected
-# before this round's rule changes and measured once, at the end (the unseen figures); the
-# other held-out parts had been looked at by then.
+# less about two points, so that a regression fails. "third" and "mta-third" were collected
+# after the reader was frozen and measured once (this round's unseen figures, in the docs); one
+# rule was added after that run, so "third" is held to what it reads now, as are the parts that
+# had been looked at before ("fresh" and "mta-fresh" were the previous round's unseen parts).
 FLOORS = {
     "tune": (0.94, 0.96, 0.98),
     "heldout": (0.90, 0.92, 0.94),
     "mta": (0.93, 0.98, 0.98),
     "extra": (0.90, 0.98, 0.98),
-    "fresh": (0.93, 0.93, 0.88),
+    "fresh": (0.96, 0.96, 0.96),
     "mta-fresh": (0.86, 0.98, 0.98),
+    "third": (0.94, 0.94, 0.98),
+    "mta-third": (0.85, 0.98, 0.98),
 }
+# Recipients exact against those the message itself names (named.jsonl), for the parts that
+# have them: as measured, less about two points.
+NAMED_FLOORS = {"third": 0.98, "mta-third": 0.98}
 
 
 def dsn(*recipients: tuple[str, str, str], action: str = "failed") -> bytes:

@@ -13,8 +13,22 @@ from diagnostics.bounces import (
     REASONS,
     parse_bounce,
 )
-from diagnostics.bounces.agreement import load_labels, measure
-from tests.diagnostics.bounces.helpers import FIXTURES, FLOORS, PARTS, SPLIT, dsn, notice, only
+from diagnostics.bounces.agreement import (
+    load_labels,
+    load_named,
+    measure,
+    named_recipients_exact,
+)
+from tests.diagnostics.bounces.helpers import (
+    FIXTURES,
+    FLOORS,
+    NAMED_FLOORS,
+    PARTS,
+    SPLIT,
+    dsn,
+    notice,
+    only,
+)
 
 
 def test_every_fixture_parses_and_the_non_bounce_gives_nothing():
@@ -42,6 +56,10 @@ def test_split_follows_its_rule_and_covers_every_file():
     )
     fresh_sources = (FIXTURES / "fresh" / "SOURCES.tsv").read_text().splitlines()[1:]
     assert sorted(line.split("\t")[0] for line in fresh_sources) == SPLIT["fresh"]
+    for part in ("third", "mta-third"):
+        assert SPLIT[part] == sorted(path.name for path in (FIXTURES / part).glob("*.eml"))
+    third_sources = (FIXTURES / "third" / "SOURCES.tsv").read_text().splitlines()[1:]
+    assert sorted(line.split("\t")[0] for line in third_sources) == SPLIT["third"]
 
 
 @pytest.mark.parametrize("part", list(PARTS))
@@ -54,6 +72,19 @@ def test_agreement_with_the_reference_labels_per_part(part):
     assert agreement.reason_rate >= reason_floor
     assert agreement.permanence_rate >= permanence_floor
     assert agreement.recipients_rate >= recipients_floor
+
+
+@pytest.mark.parametrize("part", list(NAMED_FLOORS))
+def test_recipients_agree_with_those_the_message_names(part):
+    directory, label_file = PARTS[part]
+    labels = load_labels(directory / label_file)
+    named = load_named(directory / "named.jsonl")
+
+    exact, scored, differing = named_recipients_exact(directory, SPLIT[part], labels, named)
+
+    print(f"\n{part}: recipients exact against the message's own {exact}/{scored}, {differing}")
+    assert scored >= len(SPLIT[part]) - 3  # only files naming nobody that the reference skips
+    assert exact / scored >= NAMED_FLOORS[part]
 
 
 # --- The defects seen on real bounces the reader had never seen -------------------------------

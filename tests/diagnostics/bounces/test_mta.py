@@ -149,3 +149,85 @@ def test_fresh_mta_bounce_is_read_as_its_known_cause(name):
         assert entry.action == ("delayed" if warning else "failed")
         assert entry.reason in reasons, (entry.reason, entry.diagnostic)
         assert entry.hard_bounce is permanent
+
+
+# --- Real bounces from Postfix and Exim, third round (mta-third/, unseen) ---------------------
+
+# The known causes, as the scenarios were named before these bounces were made; a scenario the
+# server keeps refusing temporarily ends when the queue lifetime runs out, so "expired" is also
+# its cause. This table was written after the one run on this part (its names were not).
+MTA_THIRD_TRUTH: dict[str, tuple[set[str], bool]] = {
+    "hasmoved-user-moved": ({"hasmoved"}, True),
+    "systemfull-insufficient-storage": ({"systemfull", "expired"}, False),
+    "contenterror-invalid-mime": ({"contenterror"}, False),
+    "blocked-dnsbl-at-rcpt": ({"blocked"}, False),
+    "userunknown-virtual-table": ({"userunknown"}, True),
+    "securityerror-spf-fail": ({"securityerror"}, False),
+    "spamdetected-content-filter": ({"spamdetected"}, False),
+    "rejected-sender-access-denied": ({"rejected"}, False),
+    "hostunknown-no-address": ({"hostunknown"}, True),
+    "userunknown-multiline-reply": ({"userunknown"}, True),
+    "toomanyconn-rate-limited": ({"toomanyconn", "expired"}, False),
+    "onhold-administrative-prohibition": ({"onhold"}, False),
+}
+MTA_THIRD_RECIPIENTS = {
+    "mixed-two-failures": {
+        "al@vtable.test": "userunknown-virtual-table",
+        "al@moved.test": "hasmoved-user-moved",
+    },
+    "hostunknown-no-address": {"someone@nodata.test": "hostunknown-no-address"},
+}
+# The domain each scenario's failing recipient jo@ was sent to (THIRD_SCENARIOS in
+# scripts/bounce_lab.py).
+MTA_THIRD_DOMAINS = {
+    "hasmoved-user-moved": "moved.test",
+    "systemfull-insufficient-storage": "storage.test",
+    "contenterror-invalid-mime": "mime.test",
+    "blocked-dnsbl-at-rcpt": "spamcop.test",
+    "userunknown-virtual-table": "vtable.test",
+    "securityerror-spf-fail": "spf.test",
+    "spamdetected-content-filter": "spamscore.test",
+    "rejected-sender-access-denied": "access.test",
+    "userunknown-multiline-reply": "multiline.test",
+    "toomanyconn-rate-limited": "ratelimit.test",
+    "onhold-administrative-prohibition": "adminprohib.test",
+}
+# Found on the one run and left as they are. The reference reads nine of these ten as we do:
+# the scenario's name guessed its vocabulary wrong ("invalid MIME structure" with 5.6.0 is
+# spamdetected, "Administrative prohibition" rejected, Exim's 452 4.3.1 onhold, Postfix's 421
+# 4.7.0 "rate limited" securityerror, Exim's warning for it onhold). The tenth is ours alone:
+# Exim's final bounce for the rate-limited server, onhold here, expired for the reference.
+MTA_THIRD_KNOWN_MISSES = {
+    "ex-contenterror-invalid-mime.eml",
+    "pf-contenterror-invalid-mime.eml",
+    "ex-onhold-administrative-prohibition.eml",
+    "pf-onhold-administrative-prohibition.eml",
+    "ex-systemfull-insufficient-storage.eml",
+    "ex-systemfull-insufficient-storage-warning-2.eml",
+    "pf-toomanyconn-rate-limited.eml",
+    "pf-toomanyconn-rate-limited-warning.eml",
+    "ex-toomanyconn-rate-limited.eml",
+    "ex-toomanyconn-rate-limited-warning-2.eml",
+}
+
+
+def _mta_third_cases():
+    for name in SPLIT["mta-third"]:
+        marks = [pytest.mark.xfail(strict=True)] if name in MTA_THIRD_KNOWN_MISSES else []
+        yield pytest.param(name, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("name", list(_mta_third_cases()))
+def test_third_mta_bounce_is_read_as_its_known_cause(name):
+    _mta, scenario, warning = _MTA_NAME_RE.match(name).groups()
+    entries = parse_bounce((FIXTURES / "mta-third" / name).read_bytes())
+
+    expected = MTA_THIRD_RECIPIENTS.get(scenario) or {f"jo@{MTA_THIRD_DOMAINS[scenario]}": scenario}
+    assert {entry.recipient for entry in entries} == set(expected), entries
+    for entry in entries:
+        reasons, permanent = MTA_THIRD_TRUTH[expected[entry.recipient]]
+        if warning:
+            reasons, permanent = reasons | {"expired"}, False
+        assert entry.action == ("delayed" if warning else "failed")
+        assert entry.reason in reasons, (entry.recipient, entry.reason, entry.diagnostic)
+        assert entry.hard_bounce is permanent

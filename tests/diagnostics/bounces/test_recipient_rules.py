@@ -1,0 +1,154 @@
+"""The general rules added after the last unseen run (docs/bounces.md, "Round 4"), each on a
+message written here, not on the files whose misses pointed to them."""
+
+from __future__ import annotations
+
+import json
+
+from diagnostics.bounces import parse_bounce
+from tests.diagnostics.bounces.helpers import dsn, notice, only
+
+
+def _ses_notice(document: dict, *, fold_at: int | None = None) -> str:
+    body = json.dumps(document, separators=(",", ":"))
+    if fold_at:
+        # Sendmail's break of an over-long line: "!", a line end, a space.
+        body = "!\n ".join(body[i : i + fold_at] for i in range(0, len(body), fold_at))
+    return (
+        "From: AWS Notifications <no-reply@sns.amazonaws.com>\n"
+        "To: ops@example.org\n"
+        "Subject: AWS Notification Message\n"
+        "x-amz-sns-message-id: 4a0a2a7e-0000-4000-8000-000000000001\n"
+        "Content-Type: text/plain; charset=UTF-8\n\n"
+        f"{body}\n\n--\nIf you wish to stop receiving notifications from this topic, ...\n"
+    )
+
+
+_MAIL = {
+    "source": "sender@example.org",
+    "sourceArn": "arn:aws:ses:eu-west-1:123456789012:identity/sender@example.org",
+    "destination": ["jo@example.net"],
+}
+
+
+def test_an_ses_bounce_broken_over_lines_by_sendmail_names_only_the_bounced_recipient():
+    document = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [
+                {
+                    "emailAddress": "jo@example.net",
+                    "action": "failed",
+                    "status": "5.1.1",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+            ],
+        },
+        "mail": _MAIL,
+    }
+
+    entries = parse_bounce(_ses_notice(document, fold_at=70))
+
+    assert [(e.recipient, e.reason, e.hard_bounce) for e in entries] == [
+        ("jo@example.net", "userunknown", True)
+    ]
+
+
+def test_an_ses_complaint_broken_over_lines_is_feedback_for_the_complainant():
+    document = {
+        "notificationType": "Complaint",
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": "jo@example.net"}],
+            "complaintFeedbackType": "abuse",
+        },
+        "mail": _MAIL,
+    }
+
+    entry = only(_ses_notice(document, fold_at=60))
+
+    assert (entry.recipient, entry.reason, entry.bounce_class) == (
+        "jo@example.net",
+        "feedback",
+        "complaint",
+    )
+
+
+def test_an_address_as_display_name_is_not_a_second_recipient():
+    body = """\
+A message that you sent contained one or more recipient addresses that were
+incorrectly constructed:
+
+  al@x.org <jo@example.net>: malformed address: <jo@example.net> may not follow al@x.org
+
+This address has been ignored.
+"""
+    assert [e.recipient for e in parse_bounce(notice(body))] == ["jo@example.net"]
+
+
+def test_an_address_in_the_reason_given_for_another_is_not_a_recipient():
+    body = """\
+The following address failed:
+
+  jo@example.net: forwarding to al@example.com refused: 550 5.7.1 relaying denied
+"""
+    assert [e.recipient for e in parse_bounce(notice(body))] == ["jo@example.net"]
+
+
+def test_two_addresses_each_heading_its_line_are_both_recipients():
+    body = """\
+The following addresses failed:
+
+  jo@example.net: 550 5.1.1 user unknown
+  al@example.com: 552 5.2.2 mailbox full
+"""
+    entries = {e.recipient: e.reason for e in parse_bounce(notice(body))}
+
+    assert entries == {"jo@example.net": "userunknown", "al@example.com": "mailboxfull"}
+
+
+def test_exims_remote_server_wording_names_the_rcpt_step():
+    body = """\
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  jo@example.net
+    SMTP error from remote server after RCPT command:
+    host: mx.example.net
+    5.2.1 <jo@example.net>... User Unknown
+"""
+    entry = only(notice(body))
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@example.net",
+        "userunknown",
+        True,
+    )
+
+
+def test_the_readers_class_names_are_the_helpdesks():
+    from diagnostics.bounces import BOUNCE_CLASSES
+    from diagnostics.types import BounceClass
+
+    assert tuple(BOUNCE_CLASSES) == tuple(str(value) for value in BounceClass)
+
+
+def test_a_dsn_recipient_whose_domain_is_no_host_name_is_still_reported():
+    # Added after the third unseen run (docs/bounces.md): RFC 3464 2.3.2, an rfc822 address
+    # as the report gives it, even with a character no host name has.
+    entry = only(dsn(("jo@#example.net", "5.1.2", "550 Host unknown")))
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@#example.net",
+        "hostunknown",
+        True,
+    )
+
+
+def test_a_dsn_recipient_field_without_an_address_gives_no_recipient():
+    entries = parse_bounce(dsn(("undisclosed recipients", "5.1.1", "550 5.1.1 User unknown")))
+
+    assert all("@" in entry.recipient for entry in entries)
