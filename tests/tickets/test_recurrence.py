@@ -66,6 +66,7 @@ def test_hard_bounce_after_reactivation_reopens_the_resolved_ticket(
         [[people["state_admin"].email], ["postmaster@northland.example"]]
     )
     assert all("allow-list our sending domain" in m.body for m in warnings)
+    assert all(m.message()["Auto-Submitted"] == "auto-generated" for m in warnings)
 
 
 def test_recurrence_on_a_closed_ticket_opens_a_linked_one(people):

@@ -88,18 +88,21 @@ def event_recipients(event: TicketEvent) -> list[User]:
 
     The side that owns the ticket after the event, and the reporter; when the ticket is resolved
     or closed, all three sides (the vendor only if it has had the ticket). Internal events never
-    reach the state's side.
+    reach the state's side: while the ticket is with the state they go to the national office.
     """
     ticket = event.ticket
     status = event.to_status or ticket.status
     sides = [Owner.STATE, Owner.NATIONAL, Owner.VENDOR] if status in ENDED else []
     if not sides and STATUS_OWNER[status] in (Owner.STATE, Owner.NATIONAL, Owner.VENDOR):
         sides = [STATUS_OWNER[status]]
+    internal = event_is_internal(event)
+    if internal and sides == [Owner.STATE]:
+        sides = [Owner.NATIONAL]  # an internal line about a ticket with the state
     people = [person for side in sides for person in _side_members(side, ticket)]
     reporter = ticket.reporter
     if reporter.is_active and reporter.email:
         people.append(reporter)
-    if event_is_internal(event):
+    if internal:
         states = set(
             User.objects.filter(groups__name=Role.STATE_ADMIN).values_list("pk", flat=True)
         )
@@ -281,8 +284,8 @@ def _digest_write(*, user_id: int, day, now: datetime) -> int | None:
     with transaction.atomic(durable=True):
         user = User.objects.filter(pk=user_id, is_active=True).exclude(email="").first()
         held = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .select_related("ticket", "event")
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("ticket__state", "event")
             .filter(user_id=user_id, status=NotificationStatus.HELD, created_at__lte=now)
             .order_by("ticket_id", "created_at", "pk")
         )
