@@ -190,7 +190,11 @@ if EMAIL_FAILOVER_HOST:
         },
         "default": {
             "BACKEND": "tickets.mail_backend.FailoverEmailBackend",
-            "OPTIONS": {"relays": MAIL_RELAYS},
+            "OPTIONS": {
+                "relays": MAIL_RELAYS,
+                # A relay that failed is tried last for this long (in each worker process).
+                "rest_seconds": env.float("EMAIL_FAILOVER_REST_SECONDS", default=60.0),
+            },
         },
     }
 else:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from tests.celery_worker import celery_worker, wait_for, worker_log
 from tests.factories import PASSWORD, file_ticket, move
+from tests.servers.smtp import SilentServer
 from tickets import services
 from tickets.models import Notification, NotificationStatus, RelayStatus, TicketEvent
 from tickets.queue import send_task
@@ -134,6 +135,27 @@ def test_with_the_primary_down_mail_leaves_through_the_secondary_threaded_and_si
     down, up = RelayStatus.objects.get(relay="primary"), RelayStatus.objects.get(relay="secondary")
     assert down.last_failure_at and not down.last_success_at and "Refused" in down.last_error
     assert up.last_success_at and not up.last_failure_at and up.sent_count == 2
+
+
+def test_a_hanging_primary_costs_its_timeout_once_then_rests(people, relays, settings):
+    primary, secondary = relays
+    primary.stop()
+    with SilentServer() as hanging:  # takes the connection, never greets
+        settings.MAILERS["primary"]["OPTIONS"] = {
+            "host": "127.0.0.1",
+            "port": hanging.port,
+            "timeout": 1,
+        }
+        settings.MAILERS["default"]["OPTIONS"]["rest_seconds"] = 300
+        ticket = file_ticket(people["state_admin"])
+        ticket_mail.event_notify(event_id=ticket.events.get(kind="filed").pk)
+        event = comment(people, ticket)
+        ticket_mail.event_notify(event_id=event.pk)
+        # The first message waited for the primary's timeout; the next went straight on.
+        assert len(hanging.connections) == 1
+    assert Notification.objects.get(event=event).relay == "secondary"
+    assert RelayStatus.objects.get(relay="primary").failure_count == 1
+    assert len(secondary.received) == 2
 
 
 def test_with_every_relay_down_the_mail_waits_and_the_clock_sends_it_once_one_is_back(
