@@ -119,6 +119,27 @@ def test_reminders_are_marked_auto_generated(people, django_capture_on_commit_ca
     assert headers(message)["References"] == f"<ticket-{ticket.pk}@{DOMAIN}>"
 
 
+def test_the_quiet_close_by_the_timer_is_automatic_but_a_persons_close_is_not(
+    people, django_capture_on_commit_callbacks, settings
+):
+    settings.AUTO_CLOSE_DAYS = 14
+    quiet, busy = (file_ticket(people["state_admin"], f"{n}@northland.example") for n in "ab")
+    for ticket in (quiet, busy):
+        move(ticket, people["national"], "resolve", cause="wrong_address", resolution="Fixed")
+    Ticket.objects.filter(pk=quiet.pk).update(updated_at=timezone.now() - timedelta(days=15))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert timers.tickets_close_quiet() == 1
+        move(busy, people["national"], "close")
+    by_ticket = {
+        number: [m for m in mail.outbox if m.subject.startswith(f"[{number}]")]
+        for number in (quiet.number, busy.number)
+    }
+    assert by_ticket[quiet.number] and by_ticket[busy.number]
+    assert all(headers(m)["Auto-Submitted"] == "auto-generated" for m in by_ticket[quiet.number])
+    assert all(headers(m)["Auto-Submitted"] is None for m in by_ticket[busy.number])
+
+
 def test_the_probe_names_who_sends_it_and_why_and_offers_more_than_a_link(
     people, django_capture_on_commit_callbacks
 ):
