@@ -8,9 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from tickets import selectors, services
 from tickets.forms import NotificationSettingsForm
-from tickets.selectors.mail import notification_delivery_of
-from tickets.services.mail import notification_preference_set
 
 
 @login_required
@@ -19,7 +18,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = NotificationSettingsForm(request.POST)
         if form.is_valid():
-            preference = notification_preference_set(
+            preference = services.notification_preference_set(
                 actor=request.user, delivery=form.cleaned_data["delivery"]
             )
             messages.success(request, f"Saved: {preference.get_delivery_display().lower()}.")
@@ -27,7 +26,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = NotificationSettingsForm(
-            initial={"delivery": notification_delivery_of(request.user)}
+            initial={"delivery": selectors.notification_delivery_of(request.user)}
         )
         status = 200
     return render(request, "tickets/notification_settings.html", {"form": form}, status=status)
