@@ -4,8 +4,10 @@ up; the headers asserted as they arrived over SMTP; a redelivered task sends not
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,6 +15,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,6 +41,9 @@ class _Store:
         self.relay = relay
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        self.relay.data_started += 1
+        if self.relay.delay:
+            await asyncio.sleep(self.relay.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.relay.received.append((list(envelope.rcpt_tos), message))
         return "250 2.0.0 OK: queued"
@@ -49,6 +55,8 @@ class Relay:
     def __init__(self, name: str) -> None:
         self.name = name
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.delay = 0.0  # seconds before answering DATA: a slow relay
+        self.data_started = 0
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -215,6 +223,53 @@ def test_sender_health_shows_each_relays_last_success_and_failure(client, people
     assert primary_row.startswith("primary") and "Refused" in primary_row
     assert secondary_row.startswith("secondary") and "never" in secondary_row  # no failure
     assert timezone.localtime().strftime("%Y-%m-%d") in secondary_row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_one_message_at_once_send_it_once(people, relays):
+    primary, _ = relays
+    ticket = file_ticket(people["state_admin"])
+    event = comment(people, ticket)
+    row = Notification.objects.get(event=event)
+    Notification.objects.filter(pk=row.pk).update(status=NotificationStatus.PENDING, relay="")
+    primary.received.clear()
+    primary.data_started = 0
+    primary.delay = 1.0  # the first sender holds the row through a slow SMTP conversation
+    results: list[bool] = []
+
+    def send():
+        try:
+            results.append(outbox.notification_send(notification_id=row.pk))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=send)
+    first.start()
+    wait_for(lambda: primary.data_started == 1, what="the first sender in DATA")
+    send()  # the second: finds the row locked and leaves it
+    first.join()
+    assert sorted(results) == [False, True]
+    assert len(primary.received) == 1
+
+
+def test_a_probe_or_a_recurrence_warning_sent_twice_arrives_once(
+    people, relays, django_capture_on_commit_callbacks
+):
+    primary, _ = relays
+    ticket = file_ticket(people["state_admin"])
+    address = ticket.addresses.get()
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs after commit
+        probe = services.probe_send(
+            actor=people["state_admin"], number=ticket.number, address_id=address.pk
+        )
+    assert ticket_mail.probe_deliver(probe_id=probe.pk) is False
+    assert len(primary.to(address.address)) == 1
+
+    assert ticket_mail.recurrence_deliver(ticket_id=ticket.pk, address_id=address.pk, why="x") == 2
+    assert ticket_mail.recurrence_deliver(ticket_id=ticket.pk, address_id=address.pk, why="x") == 0
+    assert len(primary.to("postmaster@northland.example")) == 1
+    (warning,) = primary.to(people["state_admin"].email)
+    assert warning["Auto-Submitted"] == "auto-generated"
 
 
 @pytest.mark.celery
