@@ -155,23 +155,60 @@ if not EMAIL_BACKEND_PATH:
             "e.g. django.core.mail.backends.smtp.EmailBackend."
         )
     EMAIL_BACKEND_PATH = "django.core.mail.backends.console.EmailBackend"
-MAILERS = {
-    "default": {
-        "BACKEND": EMAIL_BACKEND_PATH,
-        "OPTIONS": (
-            {
-                "host": env.str("EMAIL_HOST", default="localhost"),
-                "port": env.int("EMAIL_PORT", default=25),
-                "username": env.str("EMAIL_HOST_USER", default=""),
-                "password": env.str("EMAIL_HOST_PASSWORD", default=""),
-                "use_tls": env.bool("EMAIL_USE_TLS", default=False),
-                "timeout": env.int("EMAIL_TIMEOUT", default=30),
-            }
-            if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend")
-            else {}
-        ),
-    }
+_PRIMARY_MAILER = {
+    "BACKEND": EMAIL_BACKEND_PATH,
+    "OPTIONS": (
+        {
+            "host": env.str("EMAIL_HOST", default="localhost"),
+            "port": env.int("EMAIL_PORT", default=25),
+            "username": env.str("EMAIL_HOST_USER", default=""),
+            "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+            "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+            "timeout": env.int("EMAIL_TIMEOUT", default=30),
+        }
+        if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend")
+        else {}
+    ),
 }
+# Fail-over (docs/mail.md, "Mail we send"): with EMAIL_FAILOVER_HOST set, mail that the
+# primary relay does not take leaves through the secondary; the outbox records which one.
+EMAIL_FAILOVER_HOST = env.str("EMAIL_FAILOVER_HOST", default="")
+if EMAIL_FAILOVER_HOST:
+    MAIL_RELAYS = ["primary", "secondary"]
+    MAILERS = {
+        "primary": _PRIMARY_MAILER,
+        "secondary": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": EMAIL_FAILOVER_HOST,
+                "port": env.int("EMAIL_FAILOVER_PORT", default=25),
+                "username": env.str("EMAIL_FAILOVER_USER", default=""),
+                "password": env.str("EMAIL_FAILOVER_PASSWORD", default=""),
+                "use_tls": env.bool("EMAIL_FAILOVER_USE_TLS", default=False),
+                "timeout": env.int("EMAIL_TIMEOUT", default=30),
+            },
+        },
+        "default": {
+            "BACKEND": "tickets.mail_backend.FailoverEmailBackend",
+            "OPTIONS": {
+                "relays": MAIL_RELAYS,
+                # A relay that failed is tried last for this long (in each worker process).
+                "rest_seconds": env.float("EMAIL_FAILOVER_REST_SECONDS", default=60.0),
+            },
+        },
+    }
+else:
+    MAIL_RELAYS = []
+    MAILERS = {"default": _PRIMARY_MAILER}
+# The outbox: a message no relay takes is tried again after 1, 2, 4 … minutes (at most an
+# hour apart), and given up after MAIL_MAX_ATTEMPTS tries.
+MAIL_RETRY_BASE_SECONDS = env.int("MAIL_RETRY_BASE_SECONDS", default=60)
+MAIL_RETRY_MAX_SECONDS = env.int("MAIL_RETRY_MAX_SECONDS", default=3600)
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=48)
+# Daily digests go out from this hour (TIME_ZONE) on, once a day per person.
+MAIL_DIGEST_HOUR = env.int("MAIL_DIGEST_HOUR", default=7)
+# Who our mail says it is from, in words ("the national office's name" when empty).
+NOTIFY_ORGANISATION_NAME = env.str("NOTIFY_ORGANISATION_NAME", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Delivery Tickets <helpdesk@localhost>")
 # Replies to our mail come back to reply+<signed token>@INBOUND_REPLY_DOMAIN (docs/mail.md);
 # empty: our mail carries no reply address.
@@ -285,6 +322,9 @@ CELERY_BEAT_SCHEDULE = {
     "resend-unnotified-events": {"task": "tickets.events_resend_unnotified", "schedule": 300.0},
     # Runs no worker is doing (broker was down, worker killed) are sent again within a minute.
     "sweep-diagnosis-runs": {"task": "tickets.diagnosis_runs_sweep", "schedule": 60.0},
+    # The outbox: mail no relay took is tried again; digests go out once a day per person.
+    "retry-notifications": {"task": "tickets.notifications_retry", "schedule": 60.0},
+    "send-digests": {"task": "tickets.digests_send", "schedule": 900.0},
 }
 
 # Diagnostics (see docs/diagnostics.md).

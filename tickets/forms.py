@@ -13,6 +13,7 @@ from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
     AttachmentKind,
     Cause,
+    MailDelivery,
     Organisation,
     OrganisationKind,
     Symptom,
@@ -273,3 +274,12 @@ class BounceForm(forms.Form):
         else:
             raise forms.ValidationError("Paste a bounce message or choose a file.")
         return data
+
+
+class NotificationSettingsForm(forms.Form):
+    delivery = forms.ChoiceField(
+        label="How should we mail you about tickets?",
+        choices=MailDelivery.choices,
+        widget=forms.RadioSelect,
+        help_text="The digest comes once a day and lists every update of the day before it.",
+    )

@@ -6,35 +6,46 @@ Each task is named like the service it calls; services send them by name through
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets.services import diagnosis, mail, timers, vendor
+from tickets.services import diagnosis, mail, outbox, timers, vendor
 
-SMTP_RETRY = {
-    "autoretry_for": (SMTPException, OSError),
+# Mail: each message is an outbox row written once (unique per event and recipient) and sent
+# under its row lock, so a redelivered task sends nothing twice; acks_late is safe. SMTP errors
+# never reach the task: the outbox keeps the message and `notifications_retry` tries again.
+MAIL_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": True,
-    "retry_backoff_max": 600,
+    "max_retries": 5,
 }
 
 
-@shared_task(name="tickets.event_notify", max_retries=8, acks_late=True, **SMTP_RETRY)
+@shared_task(name="tickets.event_notify", **MAIL_TASK)
 def event_notify(event_id: int) -> int:
     return mail.event_notify(event_id=event_id)
 
 
-# Not acks_late: a probe sent twice asks the recipient to click twice, which is harmless,
-# but a retry after a half-finished SMTP conversation could mail them many times.
-@shared_task(name="tickets.probe_deliver", max_retries=5, **SMTP_RETRY)
+@shared_task(name="tickets.probe_deliver", **MAIL_TASK)
 def probe_deliver(probe_id: int) -> bool:
     return mail.probe_deliver(probe_id=probe_id)
 
 
-@shared_task(name="tickets.recurrence_deliver", max_retries=5, **SMTP_RETRY)
+@shared_task(name="tickets.recurrence_deliver", **MAIL_TASK)
 def recurrence_deliver(ticket_id: int, address_id: int, why: str) -> int:
     return mail.recurrence_deliver(ticket_id=ticket_id, address_id=address_id, why=why)
+
+
+@shared_task(name="tickets.notifications_retry")
+def notifications_retry() -> int:
+    return outbox.notifications_retry()
+
+
+@shared_task(name="tickets.digests_send")
+def digests_send() -> int:
+    return mail.digests_send()
 
 
 # acks_late: a worker that dies mid-run leaves the message unacknowledged, and the run,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("tickets/", views.ticket_list, name="list"),
     path("tickets/new/", views.ticket_file, name="file"),
     path("sender-health/", views.sender_health, name="sender_health"),
+    path("settings/notifications/", views.notification_settings, name="notification_settings"),
     path("tickets/<ticket:number>/", views.ticket_detail, name="detail"),
     path("tickets/<ticket:number>/diagnostics/", views.ticket_diagnostics, name="diagnostics"),
     path("tickets/<ticket:number>/diagnostics/rerun/", views.ticket_rerun, name="rerun"),

@@ -282,6 +282,12 @@ SITE_ROWS = [
         "tickets:sender_health",
         {"GET": {"national": 200, "*": 403}, "POST": {"national": 302, "*": 403}},
     ),
+    # Each signed-in person's own mail preference: nobody else's is reachable.
+    SiteRow(
+        "tickets:notification_settings",
+        READ | {"POST": {"*": 302}},
+        data=lambda w: {"delivery": "digest"},
+    ),
     SiteRow(
         "probe",
         {"GET": ANYONE, "POST": ANYONE},

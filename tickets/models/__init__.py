@@ -12,6 +12,14 @@ from tickets.models.diagnosis import (
     VendorCall,
     VendorCallAction,
 )
+from tickets.models.notifications import (
+    MailDelivery,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationStatus,
+    RelayStatus,
+)
 from tickets.models.organisations import (
     MailDomain,
     Organisation,
@@ -46,7 +54,13 @@ __all__ = [
     "DeliveryProbe",
     "DiagnosticRun",
     "EventKind",
+    "MailDelivery",
     "MailDomain",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "NotificationStatus",
+    "RelayStatus",
     "OPEN_STATUSES",
     "Organisation",
     "OrganisationKind",

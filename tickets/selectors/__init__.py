@@ -16,6 +16,7 @@ from tickets.selectors.diagnosis import (
     sender_health_pending,
 )
 from tickets.selectors.duplicates import open_tickets_by_address, ticket_filed_by_submission
+from tickets.selectors.mail import notification_delivery_of, relays_status
 from tickets.selectors.probes import probe_by_token, probe_link_state
 from tickets.selectors.reach import address_get_visible, states_visible_to
 from tickets.selectors.tickets import (
@@ -39,7 +40,9 @@ __all__ = [
     "address_get_visible",
     "address_actions",
     "attachment_get_visible",
+    "notification_delivery_of",
     "probe_by_token",
+    "relays_status",
     "probe_link_state",
     "ticket_addresses",
     "ticket_events",

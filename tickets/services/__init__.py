@@ -11,7 +11,8 @@
     recurrence            the recurrence watch
     bounces               pasted bounces and vendor webhooks
     timers                what Celery beat does
-    mail                  sending mail (called by tasks only)
+    mail                  who is mailed what: events, digests, probes, recurrence (tasks only)
+    outbox                the Notification outbox: sending, relay records, retries
 
 Adapters (views, the API, tasks, commands, the webhook receiver) import the public services
 from here; a service imports the layer modules below it directly.
@@ -27,6 +28,7 @@ from tickets.services.bounces import bounce_analyse, delivery_event_record
 from tickets.services.diagnosis import diagnosis_rerun, diagnosis_run, sender_health_request
 from tickets.services.errors import GuardFailed, StaleTicket, TransitionNotAllowed, WorkflowError
 from tickets.services.filing import ticket_file
+from tickets.services.mail import notification_preference_set
 from tickets.services.probes import probe_confirm, probe_send
 from tickets.services.recurrence import recurrence_check_address, recurrence_handle
 from tickets.services.timeline import ticket_comment, ticket_note
@@ -51,6 +53,7 @@ __all__ = [
     "delivery_event_record",
     "diagnosis_rerun",
     "diagnosis_run",
+    "notification_preference_set",
     "probe_confirm",
     "probe_send",
     "recurrence_check_address",

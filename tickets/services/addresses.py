@@ -140,7 +140,6 @@ def finding_record(
             "reason": reason,
             "source": source,
         },
-        notify=False,
     )
     # New evidence: the verdict is decided again with it (docs/diagnostics.md, "Evidence").
     diagnosis_schedule(ticket=ticket, addresses=[address.address], requested_by=actor)
@@ -170,7 +169,6 @@ def reactivation_record(
         kind=EventKind.REACTIVATION,
         text=f"{address.address} reactivated" + (f": {note}" if note else ""),
         data={"address": address.address, "source": source},
-        notify=False,
     )
     diagnosis_schedule(ticket=ticket, addresses=[address.address], requested_by=actor)
     return address

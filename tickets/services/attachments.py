@@ -82,6 +82,5 @@ def attachment_store(
             or f"{attachment.get_kind_display()}: {name}"
             + (f" (for {address.address})" if address else ""),
             data={"attachment": attachment.pk, "kind": kind},
-            notify=False,
         )
     return attachment

@@ -17,6 +17,7 @@ from tickets.views.evidence import (
     ticket_diagnostics,
     ticket_rerun,
 )
+from tickets.views.notifications import notification_settings
 from tickets.views.pages import (
     queue,
     ticket_add_addresses,
@@ -35,6 +36,7 @@ __all__ = [
     "attachment_download",
     "attachment_upload",
     "bounce_analyse",
+    "notification_settings",
     "probe_landing",
     "probe_send",
     "queue",
