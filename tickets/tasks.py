@@ -11,7 +11,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets.services import diagnosis, mail, timers, vendor
+from tickets.services import diagnosis, inbound, mail, timers, vendor
 
 SMTP_RETRY = {
     "autoretry_for": (SMTPException, OSError),
@@ -98,3 +98,15 @@ def events_resend_unnotified() -> int:
 @shared_task(name="tickets.recurrences_watch")
 def recurrences_watch() -> int:
     return timers.recurrences_watch()
+
+
+@shared_task(name="tickets.inbound_answer_send", max_retries=5, **SMTP_RETRY)
+def inbound_answer_send(inbound_id: int) -> bool:
+    return inbound.inbound_answer_send(inbound_id=inbound_id)
+
+
+# One poll at a time is enough: a second one would wait on the same messages. A poll that
+# failed (server down, wrong password) is logged and the next beat tick tries again.
+@shared_task(name="tickets.inbound_poll_mailbox", acks_late=False)
+def inbound_poll_mailbox() -> dict[str, int]:
+    return inbound.inbound_poll_mailbox()

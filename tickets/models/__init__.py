@@ -12,6 +12,7 @@ from tickets.models.diagnosis import (
     VendorCall,
     VendorCallAction,
 )
+from tickets.models.inbound import InboundMessage, InboundOutcome, InboundTrust
 from tickets.models.organisations import (
     MailDomain,
     Organisation,
@@ -46,6 +47,9 @@ __all__ = [
     "DeliveryProbe",
     "DiagnosticRun",
     "EventKind",
+    "InboundMessage",
+    "InboundOutcome",
+    "InboundTrust",
     "MailDomain",
     "OPEN_STATUSES",
     "Organisation",

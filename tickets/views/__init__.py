@@ -17,6 +17,7 @@ from tickets.views.evidence import (
     ticket_diagnostics,
     ticket_rerun,
 )
+from tickets.views.moderation import moderation, moderation_message
 from tickets.views.pages import (
     queue,
     ticket_add_addresses,
@@ -35,6 +36,8 @@ __all__ = [
     "attachment_download",
     "attachment_upload",
     "bounce_analyse",
+    "moderation",
+    "moderation_message",
     "probe_landing",
     "probe_send",
     "queue",
