@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
-from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
 from anymail.signals import inbound, tracking
 from anymail.utils import get_request_basic_auth
 from anymail.webhooks.amazon_ses import (
@@ -157,6 +157,10 @@ def _serve(request, esp: str, view_class, vendors, realm: str) -> HttpResponse:
         return view_class.as_view()(request)
     except AnymailWebhookValidationFailure:
         return HttpResponse("Wrong signature.\n", status=403, content_type="text/plain")
+    except AnymailConfigurationError as error:
+        # Another kind of event posted here (a tracking event to the inbound address, say).
+        logger.info("%s webhook: %s", esp, error)
+        return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
     except DataError:
         # A value the columns cannot hold (a "recipient" of a thousand characters, a date in
         # the year 300000): sent again it fails again, so it is the caller's fault, not ours.

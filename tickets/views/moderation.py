@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from tickets import services
 from tickets.roles import Role, role_of
@@ -30,7 +30,7 @@ def _national_only(request: HttpRequest) -> None:
 
 
 @login_required
-@require_GET
+@require_safe
 def moderation(request: HttpRequest) -> HttpResponse:
     _national_only(request)
     return render(
