@@ -275,6 +275,8 @@ def waiting_message():
             "reason": "Nothing proves the sender.",
         },
     )[0]
+
+
 ANYONE = {"*": 200}
 # HEAD answers as GET where a view takes it; the pages that also take POST (filing, Sender
 # health, the probe link) take GET and POST only.
