@@ -15,7 +15,14 @@ from diagnostics.models import BounceEvent
 from tests.factories import file_ticket
 from tests.tickets.inbound_mail import REPLY_DOMAIN, DkimKey, dsn, message
 from tickets import services
-from tickets.models import EventKind, InboundMessage, InboundOutcome, InboundTrust, Status, Ticket
+from tickets.models import (
+    EventKind,
+    InboundMessage,
+    InboundOutcome,
+    InboundTrust,
+    Status,
+    Ticket,
+)
 from tickets.reply_tokens import reply_address
 
 pytestmark = pytest.mark.django_db
@@ -426,13 +433,50 @@ def test_a_filing_mail_with_bad_lines_is_answered_line_by_line(
 
 def test_filing_by_mail_without_the_spam_filter_check_starts_with_state_it(dns_server, nora):
     key = DkimKey(dns_server, "northland.test")
-    inbound = receive(
-        key.sign(
-            message(sender=nora.email, to="helpdesk@sender.test", text="ann@agency.northland.test")
-        )
-    )
+    text = "Symptom: Some notifications missing\nann@agency.northland.test"
+    inbound = receive(key.sign(message(sender=nora.email, to="helpdesk@sender.test", text=text)))
     assert inbound.outcome == InboundOutcome.FILED
     assert inbound.ticket.status == Status.WITH_STATE_IT
+    assert inbound.ticket.symptom == "some_missing"
+
+
+def test_a_filing_mail_without_a_symptom_is_a_draft_she_confirms_by_link(
+    client, dns_server, nora, state_admin, foreign_admin, django_capture_on_commit_callbacks
+):
+    key = DkimKey(dns_server, "northland.test")
+    text = "Spam filter checked: yes\nAddresses:\nann.one@agency.northland.test\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound = receive(
+            key.sign(
+                message(sender=nora.email, to="helpdesk@sender.test", subject="Agency", text=text)
+            )
+        )
+    assert inbound.outcome == InboundOutcome.DRAFT
+    assert Ticket.objects.count() == 0
+    (answer,) = django_mail.outbox
+    link = next(word for word in answer.body.split() if "/tickets/new/?draft=" in word)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    # Only for her: another state admin opening the link gets an empty form.
+    client.force_login(foreign_admin)
+    assert "ann.one@agency.northland.test" not in client.get("/" + path).content.decode()
+    client.force_login(nora)
+    page = client.get("/" + path)
+    form = page.context["form"]
+    assert form.initial["addresses"] == "ann.one@agency.northland.test"
+    assert form.initial["spam_filter_checked"] is True
+    assert form.initial["description"] == "Agency"
+    # She chooses the symptom and files: the form's own rules and service do the rest.
+    response = client.post(
+        "/tickets/new/",
+        {
+            **{k: v for k, v in form.initial.items() if v not in (None, False, "")},
+            "symptom": "all_mail_stopped",
+            "spam_filter_checked": "on",
+        },
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302 and ticket.reporter == nora
+    assert ticket.status == Status.NEW
 
 
 def test_national_staff_do_not_file_by_mail(dns_server, national):

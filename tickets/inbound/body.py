@@ -59,6 +59,18 @@ class FilingRequest:
     def description(self) -> str:
         return "\n".join(self.description_lines).strip()
 
+    def form_initial(self) -> dict[str, object]:
+        """The filing form's initial values: the draft the sender confirms on the page."""
+        return {
+            "symptom": self.symptom,
+            "addresses": self.address_text,
+            "description": self.description,
+            "spam_filter_checked": self.spam_filter_checked,
+            "spam_filter_notes": self.spam_filter_notes,
+            "mail_admin_name": self.mail_admin,
+            "mail_admin_phone": self.mail_admin_phone,
+        }
+
 
 def filing_request(text: str) -> FilingRequest:
     """Read `Label: value` lines and the address list (after `Addresses:`, else unlabelled lines).

@@ -13,6 +13,7 @@ class InboundOutcome(models.TextChoices):
     RECEIVED = "received", "Received, not yet handled"
     COMMENTED = "commented", "Added as a comment"
     FILED = "filed", "Filed as a ticket"
+    DRAFT = "draft", "A draft the sender confirms on the filing page"
     BOUNCE = "bounce", "Bounce analysed"
     REFUSED = "refused", "Refused, the sender was told why"
     IGNORED = "ignored", "Automatic mail, not answered"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.core import signing
 from django.db.models import QuerySet
 
+from tickets.inbound.body import filing_request, reply_text
+from tickets.inbound.parse import parse_message
 from tickets.models import InboundMessage, InboundOutcome, Organisation, OrganisationKind
 
 
@@ -33,3 +36,29 @@ def inbound_get(*, pk: int) -> InboundMessage | None:
 
 def filing_states() -> QuerySet[Organisation]:
     return Organisation.objects.filter(kind=OrganisationKind.STATE).order_by("name")
+
+
+DRAFT_SALT = "tickets.inbound.draft"
+DRAFT_MAX_AGE = 14 * 24 * 3600  # seconds a draft link works
+
+
+def inbound_draft_initial(*, user, token: str) -> dict[str, object] | None:
+    """The filing form's values from the sender's own draft mail, or None (bad or not theirs)."""
+    try:
+        value = signing.loads(token, salt=DRAFT_SALT, max_age=DRAFT_MAX_AGE)
+        inbound_id, user_id = int(value["inbound"]), int(value["user"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if user_id != user.pk:
+        return None
+    inbound = InboundMessage.objects.filter(
+        pk=inbound_id, person_id=user.pk, outcome=InboundOutcome.DRAFT
+    ).first()
+    if inbound is None:
+        return None
+    mail = parse_message(bytes(inbound.raw))
+    request = filing_request(reply_text(mail.text) or mail.text)
+    initial = request.form_initial()
+    if not initial["description"]:
+        initial["description"] = mail.subject
+    return initial

@@ -16,8 +16,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -52,6 +54,7 @@ from tickets.models import (
 from tickets.queue import queue_task_on_commit
 from tickets.reply_tokens import read_reply_address
 from tickets.roles import Role, role_of
+from tickets.selectors.inbound import DRAFT_MAX_AGE, DRAFT_SALT
 from tickets.services.attachments import attachment_store
 from tickets.services.bounces import bounce_analyse
 from tickets.services.common import durable, lock_ticket, require_role
@@ -74,6 +77,7 @@ class _Decision:
     ticket: Ticket | None = None
     answer: str = ""
     notes: list[str] = field(default_factory=list)
+    inbound_id: int = 0
 
 
 def _own_domains() -> list[str]:
@@ -225,6 +229,7 @@ def inbound_receive(
     if reason:
         return inbound
     decision = _decide(raw, mail)
+    decision.inbound_id = inbound.pk
     if decision.outcome == InboundOutcome.RECEIVED:
         decision = _act(mail, decision)
     return _finish(inbound_id=inbound.pk, decision=decision)
@@ -321,9 +326,23 @@ def _file(mail: ParsedMail, decision: _Decision) -> _Decision:
         decision.reason = "Not filed: " + "; ".join(problems)
         decision.answer = _refusal(mail, problems)
         return decision
+    if not request.symptom:
+        # A field the form requires and the mail left out: a draft she confirms on the page.
+        token = signing.dumps({"inbound": decision.inbound_id, "user": person.pk}, salt=DRAFT_SALT)
+        url = settings.SITE_URL + reverse("tickets:file") + "?" + urlencode({"draft": token})
+        decision.outcome = InboundOutcome.DRAFT
+        decision.reason = "Not filed yet: no symptom given; the sender was sent a draft link."
+        decision.answer = (
+            f"Your message “{mail.subject}” is ready to file, but it does not say which "
+            "symptom the users have. Open this link, choose the symptom and press File; "
+            f"everything else is filled in from your message:\n\n{url}\n\n"
+            f"The link works for {DRAFT_MAX_AGE // 86400} days, for you only. Or send the "
+            "message again with a line such as “Symptom: All mail stopped”.\n"
+        )
+        return decision
     ticket = ticket_file(
         actor=person,
-        symptom=request.symptom or "all_mail_stopped",
+        symptom=request.symptom,
         addresses=addresses,
         description=(request.description or mail.subject)[:5000],
         spam_filter_checked=request.spam_filter_checked,
@@ -342,7 +361,6 @@ def _file(mail: ParsedMail, decision: _Decision) -> _Decision:
         f"{len(addresses)} address{'es' if len(addresses) != 1 else ''}:\n"
         + "".join(f"  {a.address}\n" for a in addresses)
         + (f"\n{SPAM_FILTER_FIRST}\n" if not request.spam_filter_checked else "")
-        + ("" if request.symptom else "\nNo symptom was given: it is “All mail stopped”.\n")
         + f"\nThe ticket: {url}\nReply to this mail to add a comment.\n"
     )
     return decision
