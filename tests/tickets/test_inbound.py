@@ -7,9 +7,12 @@ DNS server (tests/servers/dns.py), which serves the public half of keys made her
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail as django_mail
 from django.core.cache import cache
+from django.utils import timezone
 
 from diagnostics.models import BounceEvent
 from tests.factories import file_ticket
@@ -24,6 +27,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.reply_tokens import reply_address
+from tickets.selectors.inbound import moderation_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -498,3 +502,27 @@ def test_an_unknown_but_signed_sender_waits_in_moderation(dns_server, nora):
     assert inbound.outcome == InboundOutcome.MODERATION
     assert "not the address of one active user" in inbound.reason
     assert Ticket.objects.count() == 0
+
+
+def test_a_message_whose_handling_crashes_waits_in_moderation(monkeypatch, nora, ticket):
+    def broken(mail, decision):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("tickets.services.inbound._act", broken)
+    raw = message(sender=nora.email, to=reply_address(ticket_id=ticket.pk, user_id=nora.pk))
+    inbound = receive(raw)
+    assert inbound.outcome == InboundOutcome.MODERATION
+    assert "Handling failed (RuntimeError: a bug)" in inbound.reason
+    assert bytes(inbound.raw) == raw
+
+
+def test_a_message_interrupted_while_handled_reaches_moderation(national, nora, ticket):
+    raw = message(sender=nora.email, to="helpdesk@sender.test", text="Interrupted.")
+    stuck = InboundMessage.objects.create(source="imap", raw=raw, sender=nora.email)
+    assert stuck not in moderation_queue()
+    InboundMessage.objects.filter(pk=stuck.pk).update(
+        received_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert stuck in moderation_queue()
+    services.inbound_assign(actor=national, inbound_id=stuck.pk, number=ticket.number)
+    assert "Interrupted." in ticket.events.get(kind=EventKind.COMMENT).text

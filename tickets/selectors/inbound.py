@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from tickets.inbound.body import filing_request, reply_text
 from tickets.inbound.parse import parse_message
 from tickets.models import InboundMessage, InboundOutcome, Organisation, OrganisationKind
 
+# A message still "received" this long after it came was interrupted (the database went away
+# while it was handled): it waits for a person like the others.
+INTERRUPTED_AFTER = timedelta(minutes=10)
+
+
+def waiting_for_moderation() -> Q:
+    return Q(outcome=InboundOutcome.MODERATION) | Q(
+        outcome=InboundOutcome.RECEIVED, received_at__lt=timezone.now() - INTERRUPTED_AFTER
+    )
+
+
+def is_waiting(inbound: InboundMessage) -> bool:
+    return InboundMessage.objects.filter(waiting_for_moderation(), pk=inbound.pk).exists()
+
 
 def moderation_queue() -> QuerySet[InboundMessage]:
     """Messages waiting for national staff, oldest first (the raw bytes left out)."""
     return (
-        InboundMessage.objects.filter(outcome=InboundOutcome.MODERATION)
+        InboundMessage.objects.filter(waiting_for_moderation())
         .defer("raw")
         .order_by("received_at", "pk")
     )

@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -54,7 +54,7 @@ from tickets.models import (
 from tickets.queue import queue_task_on_commit
 from tickets.reply_tokens import read_reply_address
 from tickets.roles import Role, role_of
-from tickets.selectors.inbound import DRAFT_MAX_AGE, DRAFT_SALT
+from tickets.selectors.inbound import DRAFT_MAX_AGE, DRAFT_SALT, waiting_for_moderation
 from tickets.services.attachments import attachment_store
 from tickets.services.bounces import bounce_analyse
 from tickets.services.common import durable, lock_ticket, require_role
@@ -228,10 +228,18 @@ def inbound_receive(
         return InboundMessage.objects.get(message_id=mail.message_id)
     if reason:
         return inbound
-    decision = _decide(raw, mail)
-    decision.inbound_id = inbound.pk
-    if decision.outcome == InboundOutcome.RECEIVED:
-        decision = _act(mail, decision)
+    try:
+        decision = _decide(raw, mail)
+        decision.inbound_id = inbound.pk
+        if decision.outcome == InboundOutcome.RECEIVED:
+            decision = _act(mail, decision)
+    except DatabaseError:
+        raise  # the caller retries (a webhook answers 503; the poller leaves it unmarked)
+    except Exception as error:  # a bug must not lose the message: it waits for a person
+        logger.exception("inbound message %s could not be handled", inbound.pk)
+        decision = _Decision(
+            reason=f"Handling failed ({type(error).__name__}: {error}); a person must look."[:1000]
+        )
     return _finish(inbound_id=inbound.pk, decision=decision)
 
 
@@ -260,7 +268,19 @@ def _act_on_ticket(mail: ParsedMail, decision: _Decision) -> _Decision:
     text = reply_text(mail.text)
     bounces = list(mail.bounce_parts)
     if not bounces and text and parse_bounce(text.encode("utf-8")):
-        bounces, text = [text.encode("utf-8")], ""  # a bounce pasted into the message
+        # A bounce pasted into the message: analysed as on the page, or, if the analysis
+        # refuses it, kept as her comment like any other words.
+        try:
+            result = bounce_analyse(
+                actor=person, number=number, raw=text.encode("utf-8"), filename="pasted.eml"
+            )
+        except WorkflowError:
+            pass
+        else:
+            decision.outcome = InboundOutcome.BOUNCE
+            recipients = ", ".join(r.recipient for r in result["recipients"])
+            decision.reason = f"Pasted bounce analysed on {number}: {recipients}."
+            return decision
     if bounces:
         analysed = []
         for index, part in enumerate(bounces, start=1):
@@ -413,7 +433,7 @@ def _pending(inbound_id: int) -> InboundMessage:
     inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
     if inbound is None:
         raise Http404("No such message.")
-    if inbound.outcome != InboundOutcome.MODERATION:
+    if not InboundMessage.objects.filter(waiting_for_moderation(), pk=inbound.pk).exists():
         raise WorkflowError("This message was already handled.")
     return inbound
 

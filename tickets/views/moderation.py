@@ -17,6 +17,7 @@ from tickets.selectors.inbound import (
     filing_states,
     inbound_get,
     inbound_recent,
+    is_waiting,
     moderation_queue,
 )
 from tickets.services.inbound import moderation_text
@@ -90,6 +91,7 @@ def moderation_message(request: HttpRequest, inbound_id: int) -> HttpResponse:
             "headers": headers,
             "text": moderation_text(inbound)[:20_000],
             "states": filing_states(),
+            "waiting": is_waiting(inbound),
             "error": error,
             "form": request.POST if error else {},
         },
