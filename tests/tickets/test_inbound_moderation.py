@@ -152,3 +152,23 @@ def test_the_queue_page_makes_a_constant_number_of_queries(
     client.force_login(national)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("tickets:moderation")).status_code == 200
+
+
+def test_a_hostile_message_is_shown_escaped(client, national):
+    inbound = services.inbound_receive(
+        raw=message(
+            sender="x@northland.test",
+            to="helpdesk@sender.test",
+            subject="<script>alert(1)</script>",
+            text="<img src=x onerror=alert(2)>",
+        ),
+        source="imap",
+    )
+    client.force_login(national)
+    for url in (
+        reverse("tickets:moderation"),
+        reverse("tickets:moderation_message", args=[inbound.pk]),
+    ):
+        page = client.get(url).content.decode()
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
