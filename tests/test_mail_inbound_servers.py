@@ -26,6 +26,7 @@ from tests.factories import move
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
 from tests.tickets.inbound_mail import REPLY_DOMAIN, DkimKey, dsn, message
+from tickets import services
 from tickets.models import EventKind, InboundMessage, InboundOutcome, Status, Ticket
 from tickets.queue import send_task
 from tickets.reply_tokens import reply_address
@@ -278,3 +279,23 @@ def test_an_unreadable_message_waits_in_moderation_and_nothing_is_handled_twice(
     assert "could not be read" in unreadable.reason
     assert InboundMessage.objects.filter(outcome=InboundOutcome.MODERATION).count() == 3
     assert smtp.messages == []
+
+
+def test_handled_messages_are_moved_to_the_done_folder(settings, nora, servers):
+    imap, _ = servers
+    for name, value in imap.settings(MAILBOX).items():
+        setattr(settings, name, value)
+    settings.INBOUND_IMAP_DONE_FOLDER = "Handled"
+    for n in range(3):
+        imap.append(
+            MAILBOX,
+            message(sender="someone@elsewhere.test", to="helpdesk@sender.test", text=f"{n}"),
+        )
+    assert services.inbound_poll_mailbox() == {"fetched": 3, "stored": 3}
+    assert services.inbound_poll_mailbox() == {"fetched": 0, "stored": 0}
+    with imap.mailbox(MAILBOX) as box:
+        assert list(box.fetch(mark_seen=False)) == []
+        box.folder.set("Handled")
+        moved = list(box.fetch(mark_seen=False))
+    assert len(moved) == 3 and all(HANDLED_KEYWORD in m.flags for m in moved)
+    assert InboundMessage.objects.count() == 3
