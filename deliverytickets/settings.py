@@ -443,3 +443,43 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Mail we receive (docs/mail.md, "Mail we receive"): the vendors whose inbound webhook is
+# served (anymail's names, /anymail/<vendor>/inbound/), each only with its credentials, and a
+# mailbox polled over IMAP by beat when INBOUND_IMAP_HOST is set.
+INBOUND_VENDORS = env.list("INBOUND_VENDORS", default=[])
+if not DEBUG:
+    for _vendor in INBOUND_VENDORS:
+        _mailgun = _vendor == "mailgun"
+        if not ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY" if _mailgun else "WEBHOOK_SECRET"]:
+            _needed = "MAILGUN_WEBHOOK_SIGNING_KEY" if _mailgun else "ANYMAIL_WEBHOOK_SECRET"
+            raise ImproperlyConfigured(
+                f"The {_vendor} inbound webhook is on (INBOUND_VENDORS) but {_needed} is not "
+                "set. Set it, or set INBOUND_VENDORS to an empty value."
+            )
+INBOUND_IMAP_HOST = env.str("INBOUND_IMAP_HOST", default="")
+INBOUND_IMAP_PORT = env.int("INBOUND_IMAP_PORT", default=993)
+INBOUND_IMAP_USER = env.str("INBOUND_IMAP_USER", default="")
+INBOUND_IMAP_PASSWORD = env.str("INBOUND_IMAP_PASSWORD", default="")
+INBOUND_IMAP_FOLDER = env.str("INBOUND_IMAP_FOLDER", default="INBOX")
+# Where handled messages go; empty: they stay, flagged \Seen and $Handled.
+INBOUND_IMAP_DONE_FOLDER = env.str("INBOUND_IMAP_DONE_FOLDER", default="")
+INBOUND_IMAP_SSL = env.bool("INBOUND_IMAP_SSL", default=True)
+INBOUND_IMAP_TIMEOUT = env.float("INBOUND_IMAP_TIMEOUT", default=30.0)
+INBOUND_IMAP_INTERVAL = env.float("INBOUND_IMAP_INTERVAL", default=60.0)
+if INBOUND_IMAP_HOST and not DEBUG and not (INBOUND_IMAP_USER and INBOUND_IMAP_PASSWORD):
+    raise ImproperlyConfigured(
+        "INBOUND_IMAP_HOST is set but INBOUND_IMAP_USER or INBOUND_IMAP_PASSWORD is not."
+    )
+if INBOUND_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["poll-inbound-mailbox"] = {
+        "task": "tickets.inbound_poll_mailbox",
+        "schedule": INBOUND_IMAP_INTERVAL,
+    }
+# Kept whole up to this size; a bigger message is kept cut and waits in moderation.
+INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=10 * 1024 * 1024)
+# Messages one sender may send in INBOUND_RATE_WINDOW seconds before the rest wait in moderation.
+INBOUND_RATE_LIMIT = env.int("INBOUND_RATE_LIMIT", default=20)
+INBOUND_RATE_WINDOW = env.int("INBOUND_RATE_WINDOW", default=3600)
+# The authserv-ids of receiving servers whose Authentication-Results header we believe.
+INBOUND_TRUSTED_AUTHSERV_IDS = env.list("INBOUND_TRUSTED_AUTHSERV_IDS", default=[])

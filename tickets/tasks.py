@@ -6,10 +6,13 @@ Each task is named like the service it calls; services send them by name through
 
 from __future__ import annotations
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets.services import diagnosis, mail, outbox, timers, vendor
+from tickets.mail_backend import RelaysFailed
+from tickets.services import diagnosis, inbound, mail, outbox, timers, vendor
 
 # Mail: each message is an outbox row written once (unique per event and recipient) and sent
 # under its row lock, so a redelivered task sends nothing twice; acks_late is safe. SMTP errors
@@ -109,3 +112,23 @@ def events_resend_unnotified() -> int:
 @shared_task(name="tickets.recurrences_watch")
 def recurrences_watch() -> int:
     return timers.recurrences_watch()
+
+
+# The answer to an inbound message is mailed directly (its recipient is the vouched sender, not
+# a ticket's side); a refused or failed relay is retried with backoff.
+@shared_task(
+    name="tickets.inbound_answer_send",
+    max_retries=5,
+    autoretry_for=(SMTPException, OSError, RelaysFailed),
+    retry_backoff=True,
+    retry_backoff_max=600,
+)
+def inbound_answer_send(inbound_id: int) -> bool:
+    return inbound.inbound_answer_send(inbound_id=inbound_id)
+
+
+# One poll at a time is enough: a second one would wait on the same messages. A poll that
+# failed (server down, wrong password) is logged and the next beat tick tries again.
+@shared_task(name="tickets.inbound_poll_mailbox", acks_late=False)
+def inbound_poll_mailbox() -> dict[str, int]:
+    return inbound.inbound_poll_mailbox()

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import logging
 
-from anymail.exceptions import AnymailWebhookValidationFailure
-from anymail.signals import tracking
+from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
+from anymail.signals import inbound, tracking
 from anymail.utils import get_request_basic_auth
-from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
-from anymail.webhooks.mailgun import MailgunTrackingWebhookView
-from anymail.webhooks.postmark import PostmarkTrackingWebhookView
-from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+from anymail.webhooks.amazon_ses import (
+    AmazonSESInboundWebhookView,
+    AmazonSESTrackingWebhookView,
+)
+from anymail.webhooks.mailgun import MailgunInboundWebhookView, MailgunTrackingWebhookView
+from anymail.webhooks.postmark import PostmarkInboundWebhookView, PostmarkTrackingWebhookView
+from anymail.webhooks.sendgrid import SendGridInboundWebhookView, SendGridTrackingWebhookView
 from django.conf import settings
 from django.db import DatabaseError, DataError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -37,6 +40,13 @@ TRACKING_VIEWS = {
     "amazon_ses": AmazonSESTrackingWebhookView,
     "sendgrid": SendGridTrackingWebhookView,
     "mailgun": MailgunTrackingWebhookView,
+}
+# The inbound views (mail we receive, docs/mail.md), served for the vendors in INBOUND_VENDORS.
+INBOUND_VIEWS = {
+    "postmark": PostmarkInboundWebhookView,
+    "amazon_ses": AmazonSESInboundWebhookView,
+    "sendgrid": SendGridInboundWebhookView,
+    "mailgun": MailgunInboundWebhookView,
 }
 SIGNED = frozenset({"mailgun"})  # the body carries an HMAC signature; others use basic auth
 
@@ -84,8 +94,23 @@ def _is_address(text: str) -> bool:
     return True
 
 
+def on_inbound(sender, event, esp_name, **kwargs) -> None:
+    """One received message: its bytes and the envelope recipient, to the one inbound service."""
+    esp = esp_name.lower().replace(" ", "_")
+    message = event.message
+    if message is None:
+        raise ValueError("an inbound event without a message")
+    envelope = str(getattr(message, "envelope_recipient", "") or "")
+    services.inbound_receive(
+        raw=message.as_bytes(),
+        source=f"anymail:{esp}",
+        envelope_recipients=(envelope,) if envelope else (),
+    )
+
+
 def connect() -> None:
     tracking.connect(on_tracking, dispatch_uid="tickets.webhooks.on_tracking")
+    inbound.connect(on_inbound, dispatch_uid="tickets.webhooks.on_inbound")
 
 
 def _secrets(setting: str) -> list[str]:
@@ -101,8 +126,17 @@ def tracking_webhook(request: HttpRequest, esp: str) -> HttpResponse:
     basic auth, 403 for a bad signature; 400 for a body that cannot be read; never a 5xx for
     anything the caller sends (a database outage is a 503, so the vendor tries again).
     """
-    view_class = TRACKING_VIEWS.get(esp)
-    if view_class is None or esp not in settings.WEBHOOK_VENDORS:
+    return _serve(request, esp, TRACKING_VIEWS.get(esp), settings.WEBHOOK_VENDORS, "bounce")
+
+
+@csrf_exempt
+def inbound_webhook(request: HttpRequest, esp: str) -> HttpResponse:
+    """One vendor's inbound mail webhook: the same credentials and answers as the bounce one."""
+    return _serve(request, esp, INBOUND_VIEWS.get(esp), settings.INBOUND_VENDORS, "inbound")
+
+
+def _serve(request, esp: str, view_class, vendors, realm: str) -> HttpResponse:
+    if view_class is None or esp not in vendors:
         raise Http404("No such webhook.")
     if esp in SIGNED:
         if not _secrets("MAILGUN_WEBHOOK_SIGNING_KEY"):
@@ -117,12 +151,16 @@ def tracking_webhook(request: HttpRequest, esp: str) -> HttpResponse:
                 "Missing or wrong credentials.\n",
                 status=401,
                 content_type="text/plain",
-                headers={"WWW-Authenticate": 'Basic realm="bounce webhook"'},
+                headers={"WWW-Authenticate": f'Basic realm="{realm} webhook"'},
             )
     try:
         return view_class.as_view()(request)
     except AnymailWebhookValidationFailure:
         return HttpResponse("Wrong signature.\n", status=403, content_type="text/plain")
+    except AnymailConfigurationError as error:
+        # Another kind of event posted here (a tracking event to the inbound address, say).
+        logger.info("%s webhook: %s", esp, error)
+        return HttpResponse(f"{error}\n", status=400, content_type="text/plain")
     except DataError:
         # A value the columns cannot hold (a "recipient" of a thousand characters, a date in
         # the year 300000): sent again it fails again, so it is the caller's fault, not ours.
@@ -137,4 +175,7 @@ def tracking_webhook(request: HttpRequest, esp: str) -> HttpResponse:
         return HttpResponse("Malformed body.\n", status=400, content_type="text/plain")
 
 
-urlpatterns = [path("<slug:esp>/tracking/", tracking_webhook, name="tracking")]
+urlpatterns = [
+    path("<slug:esp>/tracking/", tracking_webhook, name="tracking"),
+    path("<slug:esp>/inbound/", inbound_webhook, name="inbound"),
+]

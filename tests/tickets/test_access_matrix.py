@@ -257,6 +257,26 @@ class SiteRow:
 
 
 FILERS_ONLY = {"liaison": 403, "no_role": 403}
+NATIONAL_ONLY = {"national": 200, "*": 403}
+
+
+def waiting_message():
+    """One received message waiting in moderation (made once; requests are rolled back)."""
+    from tickets.models import InboundMessage, InboundOutcome
+
+    return InboundMessage.objects.get_or_create(
+        message_id="<matrix@stranger.example>",
+        defaults={
+            "source": "imap",
+            "sender": "stranger@stranger.example",
+            "subject": "Hello",
+            "raw": b"From: stranger@stranger.example\r\nSubject: Hello\r\n\r\nHi\r\n",
+            "outcome": InboundOutcome.MODERATION,
+            "reason": "Nothing proves the sender.",
+        },
+    )[0]
+
+
 ANYONE = {"*": 200}
 # HEAD answers as GET where a view takes it; the pages that also take POST (filing, Sender
 # health, the probe link) take GET and POST only.
@@ -287,6 +307,14 @@ SITE_ROWS = [
         "tickets:notification_settings",
         READ | {"POST": {"*": 302}},
         data=lambda w: {"delivery": "digest"},
+    ),
+    # Mail waiting for moderation: national staff only (docs/mail.md).
+    SiteRow("tickets:moderation", {"GET": NATIONAL_ONLY, "HEAD": NATIONAL_ONLY}),
+    SiteRow(
+        "tickets:moderation_message",
+        {"GET": NATIONAL_ONLY, "POST": {"national": 302, "*": 403}},
+        data=lambda w: {"action": "discard", "reason": "spam"},
+        kwargs=lambda w: {"inbound_id": waiting_message().pk},
     ),
     SiteRow(
         "probe",

@@ -12,6 +12,7 @@ from tickets.models.diagnosis import (
     VendorCall,
     VendorCallAction,
 )
+from tickets.models.inbound import InboundMessage, InboundOutcome, InboundTrust
 from tickets.models.notifications import (
     MailDelivery,
     Notification,
@@ -55,6 +56,9 @@ __all__ = [
     "DiagnosticRun",
     "EventKind",
     "MailDelivery",
+    "InboundMessage",
+    "InboundOutcome",
+    "InboundTrust",
     "MailDomain",
     "Notification",
     "NotificationKind",

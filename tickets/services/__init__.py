@@ -9,6 +9,7 @@
     vendor                calls to the vendor's API, run by tasks
     filing                every new ticket
     recurrence            the recurrence watch
+    inbound               mail we receive: replies, filing by mail, moderation
     bounces               pasted bounces and vendor webhooks
     timers                what Celery beat does
     mail                  who is mailed what: events, digests, probes, recurrence (tasks only)
@@ -28,6 +29,14 @@ from tickets.services.bounces import bounce_analyse, delivery_event_record
 from tickets.services.diagnosis import diagnosis_rerun, diagnosis_run, sender_health_request
 from tickets.services.errors import GuardFailed, StaleTicket, TransitionNotAllowed, WorkflowError
 from tickets.services.filing import ticket_file
+from tickets.services.inbound import (
+    inbound_answer_send,
+    inbound_assign,
+    inbound_discard,
+    inbound_file,
+    inbound_poll_mailbox,
+    inbound_receive,
+)
 from tickets.services.mail import notification_preference_set
 from tickets.services.probes import probe_confirm, probe_send
 from tickets.services.recurrence import recurrence_check_address, recurrence_handle
@@ -54,6 +63,12 @@ __all__ = [
     "diagnosis_rerun",
     "diagnosis_run",
     "notification_preference_set",
+    "inbound_answer_send",
+    "inbound_assign",
+    "inbound_discard",
+    "inbound_file",
+    "inbound_poll_mailbox",
+    "inbound_receive",
     "probe_confirm",
     "probe_send",
     "recurrence_check_address",

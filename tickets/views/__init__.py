@@ -17,6 +17,7 @@ from tickets.views.evidence import (
     ticket_diagnostics,
     ticket_rerun,
 )
+from tickets.views.moderation import moderation, moderation_message
 from tickets.views.notifications import notification_settings
 from tickets.views.pages import (
     queue,
@@ -37,6 +38,8 @@ __all__ = [
     "attachment_upload",
     "bounce_analyse",
     "notification_settings",
+    "moderation",
+    "moderation_message",
     "probe_landing",
     "probe_send",
     "queue",

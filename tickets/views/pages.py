@@ -67,7 +67,11 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
     role = role_of(request.user)
     if role not in FILE_ROLES:
         raise PermissionDenied("Only state admins and national office staff file tickets.")
-    form = TicketFileForm(request.POST or None, role=role)
+    # A draft link from a filing mail that left out a required field (docs/mail.md).
+    draft = request.GET.get("draft") and selectors.inbound_draft_initial(
+        user=request.user, token=request.GET["draft"]
+    )
+    form = TicketFileForm(request.POST or None, role=role, initial=draft or {})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         file_anyway = data.pop("file_anyway")
