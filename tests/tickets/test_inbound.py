@@ -526,3 +526,23 @@ def test_a_message_interrupted_while_handled_reaches_moderation(national, nora, 
     assert stuck in moderation_queue()
     services.inbound_assign(actor=national, inbound_id=stuck.pk, number=ticket.number)
     assert "Interrupted." in ticket.events.get(kind=EventKind.COMMENT).text
+
+
+def test_a_reply_to_the_tickets_first_mail_as_our_mail_names_it_is_a_comment(nora, ticket):
+    """The outgoing side's own ids: the first mail's has no suffix, later ones do."""
+    from tickets.services.mail import ticket_root_id
+
+    root = ticket_root_id(ticket)
+    raw = message(
+        sender=nora.email,
+        to="helpdesk@sender.test",
+        subject=f"Re: [{ticket.number}] Filed",
+        text="Our IT checked the filter.",
+        headers={
+            "In-Reply-To": root,
+            "References": root,
+            "Authentication-Results": "mx.helpdesk.test; dmarc=pass header.from=northland.test",
+        },
+    )
+    assert receive(raw).trust == InboundTrust.AUTHENTICATION_RESULTS
+    assert comments(ticket) == ["Our IT checked the filter."]

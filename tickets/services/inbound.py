@@ -65,7 +65,7 @@ from tickets.workflow import filing_target
 
 logger = logging.getLogger(__name__)
 
-_OUR_MESSAGE_ID = re.compile(r"^<ticket-(\d+)-[^@>]*@([^>]+)>$", re.IGNORECASE)
+_OUR_MESSAGE_ID = re.compile(r"^<ticket-(\d+)(?:-[^@>]*)?@([^>]+)>$", re.IGNORECASE)
 
 
 @dataclass
