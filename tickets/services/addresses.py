@@ -51,7 +51,11 @@ def addresses_create(*, ticket: Ticket, addresses: list[ParsedAddress]) -> list[
     """Create the ticket's rows for parsed addresses (caller checked limits and duplicates)."""
     return AffectedAddress.objects.bulk_create(
         AffectedAddress(
-            ticket=ticket, address=a.address, domain=a.domain, display_name=a.display_name
+            ticket=ticket,
+            address=a.address,
+            domain=a.domain,
+            display_name=a.display_name,
+            notes=a.notes,
         )
         for a in addresses
     )

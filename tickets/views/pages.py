@@ -67,10 +67,12 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
     role = role_of(request.user)
     if role not in FILE_ROLES:
         raise PermissionDenied("Only state admins and national office staff file tickets.")
-    form = TicketFileForm(request.POST or None, role=role)
+    form = TicketFileForm(request.POST or None, request.FILES or None, role=role)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         file_anyway = data.pop("file_anyway")
+        for key in ("address_file", "leave_out_bad_rows", "checked_digest"):
+            data.pop(key, None)
         done = selectors.ticket_filed_by_submission(
             user=request.user, token=data["submission_token"]
         )
@@ -92,7 +94,7 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
             if getattr(ticket, "already_filed", False):
                 messages.info(request, f"This form was already sent: it filed {ticket.number}.")
             else:
-                messages.success(request, f"{ticket.number} filed. Diagnostics are running.")
+                messages.success(request, f"{ticket.number} filed. {form.outcome_note()}".strip())
             return redirect(ticket)
     return render(request, "tickets/file.html", {"form": form})
 
@@ -215,7 +217,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @in_reach
 def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
-    form = AddAddressesForm(request.POST)
+    form = AddAddressesForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             created = services.ticket_add_addresses(
@@ -227,6 +229,7 @@ def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
         except services.WorkflowError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"{len(created)} address(es) added.")
+            note = form.outcome_note()
+            messages.success(request, f"{len(created)} address(es) added. {note}".strip())
             return redirect("tickets:detail", number=number)
     return rerender(request, number, status=400, add_form=form, open_panel="add")

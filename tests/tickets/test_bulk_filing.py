@@ -1,0 +1,249 @@
+"""Bulk filing: a CSV upload or paste; every bad row named; valid rows filed only when asked."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.factories import PASSWORD, file_ticket
+from tickets.addresses import read_address_rows
+from tickets.models import AffectedAddress, Ticket
+
+pytestmark = pytest.mark.django_db
+
+FORM = {"symptom": "all_mail_stopped", "spam_filter_checked": "on"}
+CSV = (
+    "address,name,notes\r\n"
+    '"Roe, John" <john.roe@ok.test>,,night shift\r\n'
+    "jane@ok.test,Jane Doe,front desk\r\n"
+    "bob@@ok.test,Bob,typo\r\n"
+    ",No Address,\r\n"
+    "JANE@ok.test,Jane again,\r\n"
+)
+
+
+def log_in(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+
+
+def upload(content: bytes | str, name: str = "people.csv") -> SimpleUploadedFile:
+    raw = content.encode() if isinstance(content, str) else content
+    return SimpleUploadedFile(name, raw, content_type="text/csv")
+
+
+def textarea(body: str, name: str = "addresses") -> str:
+    match = re.search(rf'<textarea name="{name}"[^>]*>(.*?)</textarea>', body, re.S)
+    return html.unescape(match.group(1)).lstrip("\n") if match else ""
+
+
+def hidden(body: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', body)
+    return match.group(1) if match else ""
+
+
+def test_reading_a_csv_takes_quoted_names_notes_and_names_each_bad_row():
+    reading = read_address_rows(CSV)
+
+    assert reading.header == ("address", "name", "notes")
+    assert [(a.address, a.display_name, a.notes) for a in reading.addresses] == [
+        ("john.roe@ok.test", "Roe, John", "night shift"),
+        ("jane@ok.test", "Jane Doe", "front desk"),
+    ]
+    assert [(p.line, p.text) for p in reading.problems] == [
+        (4, "bob@@ok.test"),
+        (5, ",No Address,"),
+    ]
+    assert [(d.line, d.first_line) for d in reading.duplicates] == [(6, 3)]
+    assert reading.rows == 5
+
+
+def test_without_a_header_the_address_comes_first_or_after_the_name():
+    reading = read_address_rows("pat@ok.test,Pat Doe,desk 4\nSam Roe, sam@ok.test\ta@ok.test")
+    assert [(a.address, a.display_name, a.notes) for a in reading.addresses] == [
+        ("pat@ok.test", "Pat Doe", "desk 4"),
+        ("sam@ok.test", "", ""),
+        ("a@ok.test", "", ""),
+    ]
+
+
+def test_an_upload_with_bad_rows_files_nothing_and_lists_every_bad_row(client, state_admin):
+    log_in(client, state_admin)
+    response = client.post(reverse("tickets:file"), {**FORM, "address_file": upload(CSV)})
+
+    assert response.status_code == 200
+    assert not Ticket.objects.exists()
+    body = response.content.decode()
+    report = body[body.index('id="address-report"') :]
+    assert re.search(r">Line 4</th><td[^>]*>bob@@ok.test</td>", report)
+    assert re.search(r">Line 5</th>", report)
+    assert "Line 6: JANE@ok.test repeats line 3" in report
+    # The file's text is in the list now, so nothing has to be uploaded again.
+    assert textarea(body) == CSV.replace("\r\n", "\n")
+    assert 'name="leave_out_bad_rows"' in body and 'type="checkbox"' in body
+    assert "File the 2 valid addresses and leave out the 2 rows listed" in body
+
+
+def test_the_valid_rows_are_filed_by_an_explicit_second_step(client, state_admin):
+    log_in(client, state_admin)
+    first = client.post(reverse("tickets:file"), {**FORM, "address_file": upload(CSV)}).content
+    body = first.decode()
+    second = {
+        **FORM,
+        "addresses": textarea(body),
+        "checked_digest": hidden(body, "checked_digest"),
+        "submission_token": hidden(body, "submission_token"),
+        "leave_out_bad_rows": "on",
+    }
+
+    response = client.post(reverse("tickets:file"), second, follow=True)
+
+    ticket = Ticket.objects.get()
+    assert response.redirect_chain[-1][0] == ticket.get_absolute_url()
+    rows = list(
+        ticket.addresses.order_by("address").values_list("address", "display_name", "notes")
+    )
+    assert rows == [
+        ("jane@ok.test", "Jane Doe", "front desk"),
+        ("john.roe@ok.test", "Roe, John", "night shift"),
+    ]
+    page = response.content.decode()
+    assert "2 row(s) left out (line 4, 5)" in page
+    assert "1 repeated address(es) listed once" in page
+
+
+def test_ticking_leave_out_for_a_list_that_changed_since_files_nothing(client, state_admin):
+    log_in(client, state_admin)
+    body = client.post(reverse("tickets:file"), {**FORM, "address_file": upload(CSV)})
+    body = body.content.decode()
+    changed = textarea(body) + "worse@@ok.test\n"
+
+    response = client.post(
+        reverse("tickets:file"),
+        {
+            **FORM,
+            "addresses": changed,
+            "checked_digest": hidden(body, "checked_digest"),
+            "leave_out_bad_rows": "on",
+        },
+    )
+
+    assert response.status_code == 200 and not Ticket.objects.exists()
+    assert "worse@@ok.test" in response.content.decode()
+
+
+def test_a_clean_file_files_at_once_with_its_names_and_notes(client, state_admin):
+    log_in(client, state_admin)
+    text = "email,name,notes\npat@ok.test,Pat Doe,desk 4\nsam@ok.test,,\n"
+    response = client.post(reverse("tickets:file"), {**FORM, "address_file": upload(text)})
+
+    assert response.status_code == 302
+    assert AffectedAddress.objects.get(address="pat@ok.test").notes == "desk 4"
+    assert AffectedAddress.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "said", "name"),
+    [
+        ("\ufeffaddress,name\njose@ok.test,José Núñez\n".encode(), "UTF-8", "José Núñez"),
+        ("address,name\njose@ok.test,José Núñez\n".encode("cp1252"), "Windows-1252", "José Núñez"),
+        (b"address,name\njose@ok.test,Jos\x81\xe9\n", "Latin-1", "Jos\x81\xe9"),
+    ],
+)
+def test_the_encoding_is_found_and_said(client, state_admin, raw, said, name):
+    log_in(client, state_admin)
+    response = client.post(
+        reverse("tickets:file"), {**FORM, "address_file": upload(raw)}, follow=True
+    )
+
+    address = AffectedAddress.objects.get()
+    assert address.address == "jose@ok.test"
+    # The byte order mark is not part of the header's first name; C1 controls become spaces.
+    assert address.display_name == " ".join(name.replace("\x81", " ").split())
+    assert f"was read as {said}" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "said"),
+    [
+        (b"", "empty.csv", "is empty"),
+        (b"a\x00d\x00d\x00r\x00", "utf16.csv", "NUL bytes"),
+        (b"PK\x03\x04", "sheet.xlsx", "not a CSV or text file"),
+        (b"x" * 3_000_000, "huge.csv", "at most 2.0 MB"),
+    ],
+)
+def test_a_refused_file_is_named_and_the_pasted_list_stays(client, state_admin, raw, name, said):
+    log_in(client, state_admin)
+    pasted = "kept@ok.test\nalso.kept@ok.test"
+    response = client.post(
+        reverse("tickets:file"),
+        {**FORM, "addresses": pasted, "address_file": upload(raw, name)},
+    )
+
+    assert response.status_code == 200 and not Ticket.objects.exists()
+    body = html.unescape(response.content.decode())
+    assert said in body
+    assert textarea(response.content.decode()) == pasted
+
+
+def test_more_valid_addresses_than_a_ticket_takes_are_refused_clearly(
+    client, state_admin, settings
+):
+    settings.TICKET_MAX_ADDRESSES = 3
+    log_in(client, state_admin)
+    text = "\n".join(f"user{i}@ok.test" for i in range(5))
+    response = client.post(reverse("tickets:file"), {**FORM, "addresses": text})
+
+    assert response.status_code == 200 and not Ticket.objects.exists()
+    assert "5 valid addresses: a ticket takes at most 3" in response.content.decode()
+
+
+def test_more_rows_than_a_bulk_filing_takes_are_refused(client, state_admin, settings):
+    settings.BULK_FILING_MAX_ROWS = 4
+    log_in(client, state_admin)
+    text = "\n".join(f"user{i}@ok.test" for i in range(6))
+    response = client.post(reverse("tickets:file"), {**FORM, "addresses": text})
+
+    assert "The list has more than 4 rows" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_five_thousand_rows_are_read_checked_and_filed(client, state_admin, settings):
+    settings.TICKET_MAX_ADDRESSES = 5000
+    log_in(client, state_admin)
+    text = "address,name,notes\n" + "\n".join(
+        f"user{i}@agency{i % 40}.test,User {i},row {i}" for i in range(5000)
+    )
+    response = client.post(reverse("tickets:file"), {**FORM, "address_file": upload(text)})
+
+    assert response.status_code == 302
+    assert Ticket.objects.get().addresses.count() == 5000
+
+
+def test_add_addresses_takes_a_csv_too(client, state_admin):
+    ticket = file_ticket(state_admin, "first@ok.test")
+    log_in(client, state_admin)
+    url = reverse("tickets:add_addresses", kwargs={"number": ticket.number})
+    text = "address,name,notes\nsecond@ok.test,Second,\nbad@@ok.test,,\n"
+
+    refused = client.post(url, {"version": ticket.version, "address_file": upload(text)})
+    body = refused.content.decode()
+    assert refused.status_code == 400 and ticket.addresses.count() == 1
+    assert 'id="address-report-add"' in body and "bad@@ok.test" in body
+
+    client.post(
+        url,
+        {
+            "version": ticket.version,
+            "addresses": textarea(body),
+            "checked_digest": hidden(body, "checked_digest"),
+            "leave_out_bad_rows": "on",
+        },
+    )
+    assert sorted(ticket.addresses.values_list("address", flat=True)) == [
+        "first@ok.test",
+        "second@ok.test",
+    ]
