@@ -18,6 +18,7 @@ from tickets.selectors.diagnosis import (
 from tickets.selectors.duplicates import open_tickets_by_address, ticket_filed_by_submission
 from tickets.selectors.probes import probe_by_token, probe_link_state
 from tickets.selectors.reach import address_get_visible, states_visible_to
+from tickets.selectors.sender_health import sender_health_overview
 from tickets.selectors.tickets import (
     attachment_get_visible,
     statuses_owned_by,
@@ -52,6 +53,7 @@ __all__ = [
     "run_progress",
     "sender_health_latest",
     "sender_health_pending",
+    "sender_health_overview",
     "states_visible_to",
     "statuses_owned_by",
     "ticket_capabilities",

@@ -22,6 +22,7 @@ from tickets.forms import (
 )
 from tickets.roles import role_of
 from tickets.selectors.tickets import ticket_list_page, tickets_waiting_page
+from tickets.views import kept
 from tickets.views.reach import in_reach
 from tickets.workflow import (
     FILE_ROLES,
@@ -146,10 +147,17 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
 @require_safe
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = selectors.ticket_detail(user=request.user, number=number)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+    overrides = kept.restore(request, ticket, addresses=ticket.addresses.all())
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, **overrides))
 
 
 def rerender(request, number: str, *, status: int, **overrides) -> HttpResponse:
+    """A refused form: back to the ticket page by a redirect (PRG), the form kept (kept.py).
+
+    A refusal for the role (403) is answered in place: there is nothing to correct and retry.
+    """
+    if status != 403:
+        return kept.refuse(request, number, overrides)
     ticket = selectors.ticket_detail(user=request.user, number=number)
     return render(
         request, "tickets/detail.html", _detail_context(request, ticket, **overrides), status=status
@@ -173,8 +181,14 @@ def ticket_transition(request: HttpRequest, number: str, name: str) -> HttpRespo
                 actor=request.user, number=number, name=name, expected_version=version, data=data
             )
         except services.StaleTicket as error:
-            form.add_error(None, str(error))
-            status = 409
+            return rerender(
+                request,
+                number,
+                status=409,
+                transition_forms={name: form},
+                stale=True,
+                stale_ticket=error.ticket,
+            )
         except services.GuardFailed as error:
             for problem in error.problems:
                 form.add_error(None, problem)
