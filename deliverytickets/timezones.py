@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -23,7 +24,7 @@ def known_zones() -> frozenset[str]:
 
 def zone_from(request: HttpRequest) -> zoneinfo.ZoneInfo | None:
     """The zone the person's browser reported, if it is one we know."""
-    name = request.COOKIES.get(COOKIE, "")
+    name = unquote(request.COOKIES.get(COOKIE, ""))  # the script URL-encodes the "/"
     if not name or len(name) > 64 or name not in known_zones():
         return None
     return zoneinfo.ZoneInfo(name)
