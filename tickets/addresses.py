@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 
 from django.conf import settings
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, EmailSyntaxError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 # Within a CSV cell: the other separators a pasted list uses.
 _SEPARATORS = re.compile(r"[;\t]")
@@ -60,14 +62,45 @@ class AddressProblem:
 
 
 def normalize_address(raw: str) -> ParsedAddress:
-    """The normalised form of one address; raises EmailNotValidError with a readable reason."""
-    result = validate_email(
-        raw.strip(),
-        check_deliverability=False,
-        test_environment=settings.ALLOW_TEST_DOMAINS,
-    )
+    """The normalised form of one address; raises EmailNotValidError with a readable reason.
+
+    A bulk list holds thousands of addresses on a few domains, and checking a domain is most
+    of email-validator's work. So an address whose local part is plain ASCII (letters, digits,
+    `._+-`) takes its domain's checked form from a cache; anything else is checked whole. Both
+    ways give the library's own answer (tests/test_properties.py compares them).
+    """
+    raw = raw.strip()
+    local, at, domain = raw.rpartition("@")
+    test_environment = settings.ALLOW_TEST_DOMAINS
+    if at and len(local) <= 64 and _PLAIN_LOCAL.match(local) and local.lower() not in _LOWERED:
+        checked = _domain_checked(domain, test_environment)
+        if isinstance(checked, str):
+            raise EmailSyntaxError(checked)
+        unicode_domain, ascii_domain = checked
+        address = f"{local}@{unicode_domain}"
+        if len(address) <= _MAX_ADDRESS and len(local) + 1 + len(ascii_domain) <= _MAX_ADDRESS:
+            return ParsedAddress(address=address, domain=ascii_domain.lower())
+    result = validate_email(raw, check_deliverability=False, test_environment=test_environment)
     # Domains are case-insensitive; local parts are kept as typed (RFC 5321 2.4).
     return ParsedAddress(address=result.normalized, domain=result.ascii_domain.lower())
+
+
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*\Z")
+# Local parts the library lowercases (RFC 2142: postmaster, abuse…): checked the long way.
+_LOWERED = frozenset(name.lower() for name in CASE_INSENSITIVE_MAILBOX_NAMES)
+_MAX_ADDRESS = 254
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_checked(domain: str, test_environment: bool) -> tuple[str, str] | str:
+    """(normalised domain, ASCII domain), or the library's reason it is refused."""
+    try:
+        result = validate_email(
+            f"a@{domain}", check_deliverability=False, test_environment=test_environment
+        )
+    except EmailNotValidError as error:
+        return str(error)
+    return result.domain, result.ascii_domain
 
 
 def parse_address_list(text: str) -> tuple[list[ParsedAddress], list[AddressProblem]]:
@@ -241,5 +274,6 @@ def _excerpt(text: str, limit: int = 200) -> str:
 
 def _display_name(text: str, *, limit: int = 200) -> str:
     """A name fit to store and show: no control characters (NUL, bell…), spaces collapsed."""
-    printable = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
-    return " ".join(printable.split())[:limit]
+    if not text.isprintable():  # the common case, a plain name, skips the character loop
+        text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    return " ".join(text.split())[:limit]

@@ -8,9 +8,10 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from email_validator import EmailNotValidError, validate_email
 
 from tests.factories import PASSWORD, file_ticket
-from tickets.addresses import read_address_rows
+from tickets.addresses import normalize_address, read_address_rows
 from tickets.models import AffectedAddress, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +250,37 @@ def test_add_addresses_takes_a_csv_too(client, state_admin):
         "first@ok.test",
         "second@ok.test",
     ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "sam@NorthLand.Example",
+        "Postmaster@ok.test",
+        "first.last+tag@ok.test",
+        "x@bücher.example",
+        "x@xn--bcher-kva.example",
+        "a..b@ok.test",
+        "a@-x.test",
+        "jane@",
+        "a@[192.0.2.1]",
+        "a@ok..test",
+        "a@" + "d" * 64 + ".test",
+        "l" * 64 + "@" + ("d" * 60 + ".") * 3 + "test",
+        "l" * 65 + "@ok.test",
+        "a@localhost",
+    ],
+)
+def test_the_cached_domain_check_gives_the_librarys_own_answer(raw, settings):
+    """normalize_address takes a domain's checked form from a cache; the answer must not change."""
+    settings.ALLOW_TEST_DOMAINS = True
+    try:
+        full = validate_email(raw, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as error:
+        with pytest.raises(EmailNotValidError) as raised:
+            normalize_address(raw)
+        assert str(raised.value) == str(error)
+    else:
+        parsed = normalize_address(raw)
+        assert parsed.address == full.normalized
+        assert parsed.domain == full.ascii_domain.lower()
