@@ -180,6 +180,18 @@ class AddressListForm(forms.Form):
             )
             self["leave_out_bad_rows"].label = field.label  # the bound field kept the old one
 
+    def left_out_note(self) -> str:
+        """For the ticket's timeline: the rows the person chose to leave out, and why."""
+        if not self.left_out:
+            return ""
+        shown = [f"line {p.line}: “{p.text}” — {p.message}" for p in self.left_out[:50]]
+        more = len(self.left_out) - len(shown)
+        return (
+            "Left out of the list by choice, as they could not be filed: "
+            + "; ".join(shown)
+            + (f"; and {more:,} more." if more else ".")
+        )
+
     def outcome_note(self) -> str:
         """What the success message adds: rows left out, repeats listed once, the encoding."""
         parts = []

@@ -114,6 +114,10 @@ def test_the_valid_rows_are_filed_by_an_explicit_second_step(client, state_admin
     page = response.content.decode()
     assert "2 row(s) left out (line 4, 5)" in page
     assert "1 repeated address(es) listed once" in page
+    # The ticket's own record says so too, not only a message that fades.
+    filed = ticket.events.get(transition="file").text
+    assert "Left out of the list by choice" in filed
+    assert "line 4: “bob@@ok.test”" in filed and "line 5:" in filed
 
 
 def test_ticking_leave_out_for_a_list_that_changed_since_files_nothing(client, state_admin):
@@ -250,6 +254,8 @@ def test_add_addresses_takes_a_csv_too(client, state_admin):
         "first@ok.test",
         "second@ok.test",
     ]
+    added = ticket.events.get(kind="addresses_added").text
+    assert "Added second@ok.test" in added and "line 3: “bad@@ok.test”" in added
 
 
 @pytest.mark.parametrize(

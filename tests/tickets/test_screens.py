@@ -51,6 +51,24 @@ def test_a_refused_transition_redirects_and_keeps_what_was_typed(client, people)
     assert "administers mail" not in again and "Look up</textarea>" not in again
 
 
+def test_a_refused_finding_comes_back_open_with_its_field_error(client, people):
+    ticket = file_ticket(people["state_admin"])
+    move(ticket, people["national"], "triage")
+    move(ticket, people["national"], "escalate")
+    address = ticket.addresses.get()
+    login(client, people["liaison"])
+    url = reverse("tickets:finding", kwargs={"number": ticket.number, "address_id": address.pk})
+
+    response = client.post(url, {"suppressed": "yes", "reason": "hard bounce"})
+
+    assert response.status_code == 302
+    assert response["Location"] == ticket.get_absolute_url() + f"#address-{address.pk}"
+    page = client.get(response["Location"]).content.decode()
+    assert f'class="collapse show" id="finding-{address.pk}"' in page
+    assert "Give the date the address was deactivated." in page
+    assert 'value="hard bounce"' in page
+
+
 def test_a_conflict_is_said_once_and_the_form_takes_the_current_version(client, people):
     ticket = file_ticket(people["state_admin"])
     move(ticket, people["national"], "triage")

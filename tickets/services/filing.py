@@ -65,11 +65,13 @@ def ticket_file(
     mail_admin_phone: str = "",
     submission_token: str = "",
     diagnose: bool = True,
+    left_out: str = "",
 ) -> Ticket:
     """File a ticket for a state; it starts with state IT until the spam filter is checked.
 
     A repeated submit of the same form (`submission_token`) returns the ticket the first one
     filed, also when both arrive at once (the database's unique constraint decides).
+    `left_out` names the rows of a bulk list the filer chose to leave out (for the timeline).
     """
     role = require_role(actor, FILE_ROLES, "file tickets")
     if submission_token and (existing := _already_filed(actor, submission_token)):
@@ -82,7 +84,9 @@ def ticket_file(
         state=state,
         addresses=addresses,
         status=status,
-        text=SPAM_FILTER_FIRST if status == Status.WITH_STATE_IT else "",
+        text="\n\n".join(
+            t for t in (SPAM_FILTER_FIRST if status == Status.WITH_STATE_IT else "", left_out) if t
+        ),
         diagnose=diagnose,
         fields={
             "symptom": symptom,

@@ -88,7 +88,7 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
             form.ask_to_file_anyway()
             return render(request, "tickets/file.html", {"form": form, "known": known})
         try:
-            ticket = services.ticket_file(actor=request.user, **data)
+            ticket = services.ticket_file(actor=request.user, left_out=form.left_out_note(), **data)
         except services.WorkflowError as error:
             form.add_error(None, str(error))
         else:
@@ -239,6 +239,7 @@ def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
                 number=number,
                 addresses=form.cleaned_data["addresses"],
                 expected_version=form.cleaned_data["version"],
+                left_out=form.left_out_note(),
             )
         except services.WorkflowError as error:
             form.add_error(None, str(error))
