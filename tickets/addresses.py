@@ -173,11 +173,12 @@ def read_address_rows(text: str, *, max_rows: int | None = None) -> AddressReadi
             continue
         for entry in _entries(cells, columns):
             if entry is None:
-                reading.problems.append(
-                    AddressProblem(
-                        number, _excerpt(line), "There is no email address on this line."
-                    )
+                reason = (
+                    "The address column holds no email address."
+                    if columns is not None
+                    else "There is no email address on this line."
                 )
+                reading.problems.append(AddressProblem(number, _excerpt(line), reason))
                 continue
             cell, name, notes = entry
             if len(cell) > MAX_ENTRY_CHARS:

@@ -144,6 +144,10 @@ def test_bulk_filing_reports_bad_rows_then_files_the_valid_ones(
     assert not Ticket.objects.exists()
     screenshot(page, "bulk-filing-report")
     assert "john.roe@northland.example" in page.input_value("textarea[name=addresses]")
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["phone"], strict=True)))
+    assert not page_overflows(page)
+    screenshot(page, "bulk-filing-report-phone")
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["laptop"], strict=True)))
 
     page.check("input[name=leave_out_bad_rows]")
     submit(page, "button:has-text('File ticket')")
@@ -155,6 +159,19 @@ def test_bulk_filing_reports_bad_rows_then_files_the_valid_ones(
     assert "jane@northland.example" in listed and "front desk" in listed
     assert "2 row(s) left out (line 4, 5)" in page.inner_text("main")
     assert ticket.addresses.count() == 2
+
+
+@pytest.mark.parametrize("device", ["laptop", "phone"])
+def test_sender_health_fits_the_screen(page, live_server, people, settings, device):
+    settings.NOTIFY_SENDING_IPS = ["192.0.2.1"]
+    services.sender_health_request(actor=people["national"])
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[device], strict=True)))
+    log_in(page, live_server.url, people["national"])
+    page.goto(f"{live_server.url}/sender-health/")
+    page.wait_for_selector("#sender-check-relay")
+    screenshot(page, f"sender-health-{device}")
+    assert not page_overflows(page)
+    assert page.locator("#sender-check-relay").inner_text().count("not configured") == 1
 
 
 def test_times_follow_the_browsers_time_zone(browser, live_server, people, settings):
