@@ -116,6 +116,11 @@ def test_the_screens_have_no_serious_accessibility_violations(browser, live_serv
             page.goto(f"{base}{path}")
             if found := axe_violations(page):
                 problems.append(f"{role} {path}: {describe(found)}")
+    # And the ticket page laid out for a phone (the menu folded, lists stacked).
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["phone"], strict=True)))
+    page.goto(f"{base}{ticket.get_absolute_url()}")
+    if found := axe_violations(page):
+        problems.append(f"phone {ticket.get_absolute_url()}: {describe(found)}")
     page.context.close()
     assert not problems, "\n".join(problems)
 
