@@ -109,6 +109,16 @@ class AddressListForm(forms.Form):
         except UploadRefused as refusal:
             self.upload_error = str(refusal)
             return
+        pasted = self.data.get(self.add_prefix(self.address_field), "")
+        shown = self.data.get(self.add_prefix("checked_digest"), "")
+        if pasted.strip() and text_digest(pasted) != shown:
+            # A list of the person's own beside a file: neither may silently replace the other.
+            # (The text of a file read before, shown back unchanged, may be replaced by a new file.)
+            self.upload_error = (
+                "There is a list in the box and a file chosen. Empty the box to use the file, "
+                "or send the form without the file to use the list (it is kept)."
+            )
+            return
         self.data = self.data.copy()
         self.data[self.add_prefix(self.address_field)] = text
         self.upload_note = f"“{upload.name}” was read as {encoding}."
@@ -124,6 +134,12 @@ class AddressListForm(forms.Form):
         if reading is None or self.upload_error:
             return data
         data[self.address_field] = self._judged(reading, data)
+        # Should the form come back, its digest names the list it shows: the "leave out" box
+        # is honoured for that list only, and a new file may replace that text (not another).
+        shown = text_digest(self.data.get(self.add_prefix(self.address_field), ""))
+        if self.data.get(self.add_prefix("checked_digest")) != shown:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("checked_digest")] = shown
         return data
 
     def _judged(self, reading: AddressReading, data: dict):

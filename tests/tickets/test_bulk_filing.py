@@ -140,6 +140,29 @@ def test_ticking_leave_out_for_a_list_that_changed_since_files_nothing(client, s
     assert "worse@@ok.test" in response.content.decode()
 
 
+def test_a_corrected_file_replaces_the_text_of_the_one_read_before(client, state_admin):
+    log_in(client, state_admin)
+    body = client.post(reverse("tickets:file"), {**FORM, "address_file": upload(CSV)})
+    body = body.content.decode()
+    corrected = "address,name,notes\njane@ok.test,Jane Doe,\nbob@ok.test,Bob,\n"
+
+    response = client.post(
+        reverse("tickets:file"),
+        {
+            **FORM,
+            "addresses": textarea(body),  # the old file's text, as the page showed it
+            "checked_digest": hidden(body, "checked_digest"),
+            "address_file": upload(corrected),
+        },
+    )
+
+    assert response.status_code == 302
+    assert sorted(AffectedAddress.objects.values_list("address", flat=True)) == [
+        "bob@ok.test",
+        "jane@ok.test",
+    ]
+
+
 def test_a_clean_file_files_at_once_with_its_names_and_notes(client, state_admin):
     log_in(client, state_admin)
     text = "email,name,notes\npat@ok.test,Pat Doe,desk 4\nsam@ok.test,,\n"
@@ -178,6 +201,7 @@ def test_the_encoding_is_found_and_said(client, state_admin, raw, said, name):
         (b"a\x00d\x00d\x00r\x00", "utf16.csv", "NUL bytes"),
         (b"PK\x03\x04", "sheet.xlsx", "not a CSV or text file"),
         (b"x" * 3_000_000, "huge.csv", "at most 2.0 MB"),
+        (b"jose@ok.test\n", "fine.csv", "There is a list in the box and a file chosen"),
     ],
 )
 def test_a_refused_file_is_named_and_the_pasted_list_stays(client, state_admin, raw, name, said):
