@@ -209,6 +209,28 @@ def read_address_rows(text: str, *, max_rows: int | None = None) -> AddressReadi
     return reading
 
 
+def group_by_domain(addresses: list[ParsedAddress], limit: int) -> list[list[ParsedAddress]]:
+    """The addresses in groups of at most `limit`, a domain kept whole where it fits in one.
+
+    Domains in order of first appearance, each added to the first group with room for all of
+    it; a domain larger than `limit` fills groups of its own.
+    """
+    by_domain: dict[str, list[ParsedAddress]] = {}
+    for address in addresses:
+        by_domain.setdefault(address.domain, []).append(address)
+    groups: list[list[ParsedAddress]] = []
+    for members in by_domain.values():
+        while len(members) > limit:
+            groups.append(members[:limit])
+            members = members[limit:]
+        home = next((g for g in groups if len(g) + len(members) <= limit), None)
+        if home is None:
+            groups.append(list(members))
+        else:
+            home.extend(members)
+    return groups
+
+
 def _header(line: str) -> tuple[str, ...] | None:
     """The column names when `line` is a header row naming an address column, else None."""
     cells = _cells(line)

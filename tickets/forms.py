@@ -11,7 +11,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.html import escape
 
-from tickets.addresses import AddressReading, read_address_rows
+from tickets.addresses import AddressReading, group_by_domain, read_address_rows
 from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
     AttachmentKind,
@@ -83,6 +83,7 @@ class AddressListForm(forms.Form):
     """
 
     address_field = "addresses"
+    may_split = False  # whether a list longer than a ticket takes may be filed as several
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,6 +91,7 @@ class AddressListForm(forms.Form):
         self.address_problems: list = []
         self.address_duplicates: list = []
         self.left_out: list = []
+        self.split_groups: list = []
         self.upload_error = ""
         self.upload_note = ""
         if self.is_bound:
@@ -164,13 +166,36 @@ class AddressListForm(forms.Form):
         if not reading.addresses:
             self.add_error(name, "List at least one affected address.")
             return None
-        if len(reading.addresses) > settings.TICKET_MAX_ADDRESSES:
+        limit = settings.TICKET_MAX_ADDRESSES
+        if len(reading.addresses) > limit:
+            groups = group_by_domain(reading.addresses, limit)
+            digest = text_digest(self.data.get(self.add_prefix(name), ""))
+            if (
+                self.may_split
+                and data.get("split_tickets")
+                and data.get("checked_digest") == digest
+            ):
+                self.split_groups = groups
+                return reading.addresses
             self.add_error(
                 name,
-                f"{len(reading.addresses):,} valid addresses: a ticket takes at most "
-                f"{settings.TICKET_MAX_ADDRESSES:,}. Split the list (by domain, say) into "
-                "several tickets.",
+                f"{len(reading.addresses):,} valid addresses: a ticket takes at most {limit:,}. "
+                + (
+                    f"Tick “File them as {len(groups)} tickets” below, or split the list."
+                    if self.may_split
+                    else "Split the list, or file the rest as a ticket of its own."
+                ),
             )
+            if self.may_split:
+                field = self.fields["split_tickets"]
+                field.widget = forms.CheckboxInput()
+                field.label = (
+                    f"File them as {len(groups)} tickets of at most {limit:,} addresses each, "
+                    "an email domain kept on one ticket where it fits"
+                )
+                self["split_tickets"].label = field.label
+                self.data = self.data.copy()
+                self.data.pop(self.add_prefix("split_tickets"), None)
             return None
         return reading.addresses
 
@@ -223,6 +248,7 @@ class AddressListForm(forms.Form):
 
 
 class TicketFileForm(AddressListForm):
+    may_split = True
     # One token per rendered form: submitting it again lands on the ticket it filed.
     submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     file_anyway = forms.BooleanField(
@@ -237,6 +263,7 @@ class TicketFileForm(AddressListForm):
     addresses = AddressListField(label="Affected addresses", help_text=ADDRESSES_HELP)
     address_file = address_file_field()
     leave_out_bad_rows = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    split_tickets = forms.BooleanField(required=False, widget=forms.HiddenInput)
     checked_digest = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
     first_noticed = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="First noticed"

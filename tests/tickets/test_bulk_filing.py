@@ -11,7 +11,7 @@ from django.urls import reverse
 from email_validator import EmailNotValidError, validate_email
 
 from tests.factories import PASSWORD, file_ticket
-from tickets.addresses import normalize_address, read_address_rows
+from tickets.addresses import group_by_domain, normalize_address, read_address_rows
 from tickets.models import AffectedAddress, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -218,16 +218,72 @@ def test_a_refused_file_is_named_and_the_pasted_list_stays(client, state_admin, 
     assert textarea(response.content.decode()) == pasted
 
 
-def test_more_valid_addresses_than_a_ticket_takes_are_refused_clearly(
+def test_a_list_longer_than_a_ticket_takes_is_filed_as_several_only_when_asked(
     client, state_admin, settings
 ):
     settings.TICKET_MAX_ADDRESSES = 3
     log_in(client, state_admin)
-    text = "\n".join(f"user{i}@ok.test" for i in range(5))
-    response = client.post(reverse("tickets:file"), {**FORM, "addresses": text})
+    text = "\n".join(
+        [f"a{i}@alpha.test" for i in range(3)]
+        + [f"b{i}@beta.test" for i in range(2)]
+        + [f"c{i}@gamma.test" for i in range(2)]
+    )
+    first = client.post(reverse("tickets:file"), {**FORM, "addresses": text})
 
-    assert response.status_code == 200 and not Ticket.objects.exists()
-    assert "5 valid addresses: a ticket takes at most 3" in response.content.decode()
+    body = first.content.decode()
+    assert first.status_code == 200 and not Ticket.objects.exists()
+    assert "7 valid addresses: a ticket takes at most 3" in body
+    assert 'name="split_tickets"' in body and "File them as 3 tickets" in body
+
+    response = client.post(
+        reverse("tickets:file"),
+        {
+            **FORM,
+            "addresses": textarea(body),
+            "checked_digest": hidden(body, "checked_digest"),
+            "submission_token": hidden(body, "submission_token"),
+            "split_tickets": "on",
+        },
+        follow=True,
+    )
+
+    tickets = list(Ticket.objects.order_by("pk"))
+    domains = [sorted({a.domain for a in t.addresses.all()}) for t in tickets]
+    assert domains == [["alpha.test"], ["beta.test"], ["gamma.test"]]
+    assert all(t.addresses.count() <= 3 for t in tickets)
+    assert response.redirect_chain[-1][0] == tickets[0].get_absolute_url()
+    numbers = ", ".join(t.number for t in tickets)
+    assert f"3 tickets filed: {numbers}." in response.content.decode()
+    assert "Ticket 2 of 3 filed from one list of 7 addresses" in tickets[1].events.get().text
+
+
+def test_grouping_keeps_a_domain_whole_where_it_fits():
+    reading = read_address_rows(
+        "\n".join(
+            [f"x{i}@big.test" for i in range(5)] + ["s@small.test", "t@tiny.test", "u@small.test"]
+        )
+    )
+    groups = group_by_domain(reading.addresses, 2)
+    assert [[a.address for a in g] for g in groups] == [
+        ["x0@big.test", "x1@big.test"],
+        ["x2@big.test", "x3@big.test"],
+        ["x4@big.test", "t@tiny.test"],
+        ["s@small.test", "u@small.test"],
+    ]
+
+
+def test_add_addresses_refuses_more_than_a_ticket_takes(client, state_admin, settings):
+    settings.TICKET_MAX_ADDRESSES = 3
+    ticket = file_ticket(state_admin, "first@ok.test")
+    log_in(client, state_admin)
+    url = reverse("tickets:add_addresses", kwargs={"number": ticket.number})
+    text = "\n".join(f"user{i}@ok.test" for i in range(5))
+
+    page = client.post(url, {"version": ticket.version, "addresses": text}, follow=True)
+
+    assert "5 valid addresses: a ticket takes at most 3" in page.content.decode()
+    assert 'name="split_tickets"' not in page.content.decode()
+    assert ticket.addresses.count() == 1
 
 
 def test_more_rows_than_a_bulk_filing_takes_are_refused(client, state_admin, settings):

@@ -72,7 +72,7 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         file_anyway = data.pop("file_anyway")
-        for key in ("address_file", "leave_out_bad_rows", "checked_digest"):
+        for key in ("address_file", "leave_out_bad_rows", "split_tickets", "checked_digest"):
             data.pop(key, None)
         done = selectors.ticket_filed_by_submission(
             user=request.user, token=data["submission_token"]
@@ -87,6 +87,8 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
         if known and not file_anyway:
             form.ask_to_file_anyway()
             return render(request, "tickets/file.html", {"form": form, "known": known})
+        if form.split_groups:
+            return _file_split(request, form, data)
         try:
             ticket = services.ticket_file(actor=request.user, left_out=form.left_out_note(), **data)
         except services.WorkflowError as error:
@@ -98,6 +100,22 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{ticket.number} filed. {form.outcome_note()}".strip())
             return redirect(ticket)
     return render(request, "tickets/file.html", {"form": form})
+
+
+def _file_split(request: HttpRequest, form: TicketFileForm, data: dict) -> HttpResponse:
+    """A list longer than a ticket takes, filed as several tickets (the person ticked it)."""
+    data.pop("addresses")
+    try:
+        tickets = services.tickets_file_split(
+            actor=request.user, groups=form.split_groups, left_out=form.left_out_note(), **data
+        )
+    except services.WorkflowError as error:
+        form.add_error(None, str(error))
+        return render(request, "tickets/file.html", {"form": form})
+    numbers = ", ".join(t.number for t in tickets)
+    note = form.outcome_note()
+    messages.success(request, f"{len(tickets)} tickets filed: {numbers}. {note}".strip())
+    return redirect(tickets[0])
 
 
 def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
