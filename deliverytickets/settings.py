@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the browser's own time zone (the `tz` cookie; deliverytickets/timezones.py).
+    "deliverytickets.timezones.BrowserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -301,6 +303,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # Workflow.
 TICKET_MAX_ADDRESSES = env.int("TICKET_MAX_ADDRESSES", default=500)
+# Bulk filing (docs/desk.md): rows read and checked at once, and the largest CSV file taken.
+BULK_FILING_MAX_ROWS = env.int("BULK_FILING_MAX_ROWS", default=5000)
+BULK_FILING_MAX_BYTES = env.int("BULK_FILING_MAX_BYTES", default=2 * 1024 * 1024)
 VENDOR_LOG_WINDOW_DAYS = env.int("VENDOR_LOG_WINDOW_DAYS", default=30)
 REOPEN_WINDOW_DAYS = env.int("REOPEN_WINDOW_DAYS", default=30)
 AUTO_CLOSE_DAYS = env.int("AUTO_CLOSE_DAYS", default=14)

@@ -12,5 +12,6 @@ def role(request: HttpRequest) -> dict:
     return {
         "user_role": user_role,
         "can_file": user_role in FILE_ROLES,
-        "can_see_sender_health": user_role == Role.NATIONAL_STAFF,
+        "can_see_sender_health": user_role is not None,
+        "can_check_sender": user_role == Role.NATIONAL_STAFF,
     }

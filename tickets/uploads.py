@@ -29,3 +29,43 @@ def upload_name_checked(name: str | None, size: int, *, allowed=None) -> str:
             f"{settings.ATTACHMENT_MAX_BYTES / 1_048_576:.1f} MB."
         )
     return name
+
+
+# An address list arrives from Excel, LibreOffice or a mail client: UTF-8 (often with a byte
+# order mark), else Windows-1252, else Latin-1 (which reads any byte).
+ADDRESS_FILE_ENCODINGS = (
+    ("utf-8-sig", "UTF-8"),
+    ("cp1252", "Windows-1252"),
+    ("latin-1", "Latin-1"),
+)
+ADDRESS_FILE_EXTENSIONS = ("csv", "txt")
+
+
+def address_file_text(name: str | None, raw: bytes) -> tuple[str, str]:
+    """The text of an uploaded address list and the encoding it was read in; or UploadRefused."""
+    name = PurePath(name or "upload").name
+    extension = PurePath(name).suffix.lower().lstrip(".")
+    if extension not in ADDRESS_FILE_EXTENSIONS:
+        raise UploadRefused(
+            f"“{name}” is not a CSV or text file. Save the sheet as CSV (comma-separated) and "
+            "upload that."
+        )
+    if len(raw) > settings.BULK_FILING_MAX_BYTES:
+        raise UploadRefused(
+            f"“{name}” is {len(raw) / 1_048_576:.1f} MB; an address list may be at most "
+            f"{settings.BULK_FILING_MAX_BYTES / 1_048_576:.1f} MB. Split it."
+        )
+    if not raw.strip():
+        raise UploadRefused(f"“{name}” is empty.")
+    if b"\x00" in raw:
+        raise UploadRefused(
+            f"“{name}” holds NUL bytes: it is not plain text (a spreadsheet, or UTF-16?). "
+            "Save it as “CSV UTF-8” and upload it again."
+        )
+    for codec, label in ADDRESS_FILE_ENCODINGS:
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return text.replace("\r\n", "\n"), label
+    raise AssertionError("Latin-1 decodes every byte")  # pragma: no cover

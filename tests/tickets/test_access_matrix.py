@@ -156,7 +156,8 @@ TICKET_ROWS = [
         {"POST": anyone(302)},
         data=lambda w, k: {"file": SimpleUploadedFile("log.txt", b"log"), "kind": "other"},
     ),
-    Row("tickets:finding", {"POST": vendor_side(302, 400)}, data=lambda w, k: {"suppressed": "no"}),
+    # A refused form comes back to the ticket page by a redirect, what was typed kept (PRG).
+    Row("tickets:finding", {"POST": vendor_side(302, 302)}, data=lambda w, k: {"suppressed": "no"}),
     # A refusal here is a message on the ticket page the answer redirects to.
     Row("tickets:reactivate", {"POST": vendor_side(302, 302)}),
     Row("tickets:vendor_lookup", {"POST": vendor_side(302, 302)}),
@@ -286,6 +287,7 @@ API_READ = READ | {"OPTIONS": ANYONE}
 
 SITE_ROWS = [
     SiteRow("tickets:queue", READ),
+    SiteRow("favicon", {"GET": {"*": 301}, "HEAD": {"*": 301}}, public=True),
     SiteRow("tickets:list", READ),
     SiteRow(
         "tickets:file",
@@ -300,7 +302,8 @@ SITE_ROWS = [
     ),
     SiteRow(
         "tickets:sender_health",
-        {"GET": {"national": 200, "*": 403}, "POST": {"national": 302, "*": 403}},
+        # Every role reads the outcomes; only national staff start a check.
+        {"GET": {"no_role": 403, "*": 200}, "POST": {"national": 302, "*": 403}},
     ),
     # Each signed-in person's own mail preference: nobody else's is reachable.
     SiteRow(

@@ -88,8 +88,10 @@ def test_the_bounce_form_refuses_what_the_attachment_form_refuses(client, people
     ticket = file_ticket(people["state_admin"])
     assert client.login(username=people["state_admin"].username, password=PASSWORD)
     upload = SimpleUploadedFile(name, b"<script>alert(1)</script>", content_type="text/html")
-    response = client.post(reverse("tickets:bounce", args=[ticket.number]), {"file": upload})
-    assert response.status_code == 400
+    response = client.post(
+        reverse("tickets:bounce", args=[ticket.number]), {"file": upload}, follow=True
+    )
+    assert response.redirect_chain[0][1] == 302
     assert "not an accepted kind of file" in response.content.decode()
     assert not ticket.attachments.exists()
 

@@ -164,6 +164,8 @@ class AffectedAddress(models.Model):
     address = models.CharField(max_length=320, help_text="Normalised address.")
     domain = models.CharField(max_length=253, db_index=True)
     display_name = models.CharField(max_length=200, blank=True)
+    # The "notes" column of a bulk filing: who the person is, where they work.
+    notes = models.CharField(max_length=1000, blank=True)
     status = models.CharField(
         max_length=32, choices=AddressStatus.choices, default=AddressStatus.UNKNOWN
     )

@@ -20,6 +20,7 @@ from tickets.selectors.inbound import inbound_draft_initial
 from tickets.selectors.mail import notification_delivery_of, relays_status
 from tickets.selectors.probes import probe_by_token, probe_link_state
 from tickets.selectors.reach import address_get_visible, states_visible_to
+from tickets.selectors.sender_health import sender_health_overview
 from tickets.selectors.tickets import (
     attachment_get_visible,
     statuses_owned_by,
@@ -57,6 +58,7 @@ __all__ = [
     "run_progress",
     "sender_health_latest",
     "sender_health_pending",
+    "sender_health_overview",
     "states_visible_to",
     "statuses_owned_by",
     "ticket_capabilities",

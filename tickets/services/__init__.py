@@ -28,7 +28,7 @@ from tickets.services.attachments import attachment_add
 from tickets.services.bounces import bounce_analyse, delivery_event_record
 from tickets.services.diagnosis import diagnosis_rerun, diagnosis_run, sender_health_request
 from tickets.services.errors import GuardFailed, StaleTicket, TransitionNotAllowed, WorkflowError
-from tickets.services.filing import ticket_file
+from tickets.services.filing import ticket_file, tickets_file_split
 from tickets.services.inbound import (
     inbound_answer_send,
     inbound_assign,
@@ -77,6 +77,7 @@ __all__ = [
     "ticket_add_addresses",
     "ticket_comment",
     "ticket_file",
+    "tickets_file_split",
     "ticket_note",
     "ticket_transition",
     "vendor_adapter",

@@ -22,9 +22,17 @@ VENDOR_SIDE = frozenset({Role.VENDOR_LIAISON, Role.NATIONAL_STAFF})
 
 @durable
 def ticket_add_addresses(
-    *, actor, number: str, addresses: list[ParsedAddress], expected_version: int | None = None
+    *,
+    actor,
+    number: str,
+    addresses: list[ParsedAddress],
+    expected_version: int | None = None,
+    left_out: str = "",
 ) -> list[AffectedAddress]:
-    """Add addresses to an open ticket; ones it already lists are skipped."""
+    """Add addresses to an open ticket; ones it already lists are skipped.
+
+    `left_out` names the rows of a bulk list the person chose to leave out (for the timeline).
+    """
     ticket = lock_ticket(actor=actor, number=number, expected_version=expected_version)
     require_role(actor, FILE_ROLES, "add addresses")
     if not ticket.is_open:
@@ -41,7 +49,9 @@ def ticket_add_addresses(
             actor=actor,
             kind=EventKind.ADDRESSES_ADDED,
             data={"addresses": [a.address for a in fresh]},
-            text="Added " + ", ".join(a.address for a in fresh),
+            text="\n\n".join(
+                t for t in ("Added " + ", ".join(a.address for a in fresh), left_out) if t
+            ),
         )
         diagnosis_schedule(ticket=ticket, addresses=[a.address for a in fresh], requested_by=actor)
     return created
@@ -51,7 +61,11 @@ def addresses_create(*, ticket: Ticket, addresses: list[ParsedAddress]) -> list[
     """Create the ticket's rows for parsed addresses (caller checked limits and duplicates)."""
     return AffectedAddress.objects.bulk_create(
         AffectedAddress(
-            ticket=ticket, address=a.address, domain=a.domain, display_name=a.display_name
+            ticket=ticket,
+            address=a.address,
+            domain=a.domain,
+            display_name=a.display_name,
+            notes=a.notes,
         )
         for a in addresses
     )

@@ -65,11 +65,13 @@ def ticket_file(
     mail_admin_phone: str = "",
     submission_token: str = "",
     diagnose: bool = True,
+    left_out: str = "",
 ) -> Ticket:
     """File a ticket for a state; it starts with state IT until the spam filter is checked.
 
     A repeated submit of the same form (`submission_token`) returns the ticket the first one
     filed, also when both arrive at once (the database's unique constraint decides).
+    `left_out` names the rows of a bulk list the filer chose to leave out (for the timeline).
     """
     role = require_role(actor, FILE_ROLES, "file tickets")
     if submission_token and (existing := _already_filed(actor, submission_token)):
@@ -82,7 +84,9 @@ def ticket_file(
         state=state,
         addresses=addresses,
         status=status,
-        text=SPAM_FILTER_FIRST if status == Status.WITH_STATE_IT else "",
+        text="\n\n".join(
+            t for t in (SPAM_FILTER_FIRST if status == Status.WITH_STATE_IT else "", left_out) if t
+        ),
         diagnose=diagnose,
         fields={
             "symptom": symptom,
@@ -96,6 +100,54 @@ def ticket_file(
             "submission_token": submission_token[:64],
         },
     )
+
+
+@durable
+def tickets_file_split(
+    *,
+    actor,
+    groups: list[list[ParsedAddress]],
+    state: Organisation | None = None,
+    submission_token: str = "",
+    left_out: str = "",
+    **fields,
+) -> list[Ticket]:
+    """File one list too long for a ticket as several tickets, all or none.
+
+    `groups` come from `group_by_domain`; every ticket gets the same fields, and a timeline
+    note naming how the list was split. A repeat of the same submission returns the ticket
+    the first one filed first (the others are listed on the form's message of that filing).
+    """
+    role = require_role(actor, FILE_ROLES, "file tickets")
+    if submission_token and (existing := _already_filed(actor, submission_token)):
+        return [existing]
+    if role == Role.STATE_ADMIN:
+        state = actor.organisation
+    spam_filter_checked = fields.get("spam_filter_checked", False)
+    status = filing_target(spam_filter_checked=spam_filter_checked)
+    total = sum(len(g) for g in groups)
+    tickets = []
+    for index, addresses in enumerate(groups, start=1):
+        note = (
+            f"Ticket {index} of {len(groups)} filed from one list of {total:,} addresses, "
+            "split by email domain (a ticket takes at most "
+            f"{settings.TICKET_MAX_ADDRESSES:,})."
+        )
+        text = [SPAM_FILTER_FIRST if status == Status.WITH_STATE_IT else "", note]
+        tickets.append(
+            ticket_create(
+                actor=actor,
+                state=state,
+                addresses=addresses,
+                status=status,
+                text="\n\n".join(t for t in (*text, left_out if index == 1 else "") if t),
+                fields={
+                    **fields,
+                    "submission_token": submission_token[:64] if index == 1 else "",
+                },
+            )
+        )
+    return tickets
 
 
 def ticket_create(

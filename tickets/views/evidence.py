@@ -121,19 +121,29 @@ def bounce_analyse(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def sender_health(request: HttpRequest) -> HttpResponse:
-    """Our own sending set-up (SPF, DKIM, DMARC, reverse DNS, blocklists, relay)."""
-    if role_of(request.user) != Role.NATIONAL_STAFF:
-        raise PermissionDenied("Sender health is for national office staff.")
+    """Our own sending set-up (SPF, DKIM, DMARC, reverse DNS, blocklists, relay).
+
+    Every role reads the outcomes: a state admin whose users miss mail learns whether our side
+    is sound. Only national office staff see the findings' details and start a check.
+    """
+    role = role_of(request.user)
+    if role is None:
+        raise PermissionDenied("Sender health is for the people of the helpdesk.")
     if request.method == "POST":
+        if role != Role.NATIONAL_STAFF:
+            raise PermissionDenied("Only national office staff start a check of the sender.")
         services.sender_health_request(actor=request.user)
         return redirect("tickets:sender_health")
     pending = selectors.sender_health_pending()
     if request.htmx:
         # Polled while a check runs: reload the page once it is done.
         return HttpResponse(status=204, headers={} if pending else {"HX-Refresh": "true"})
-    run, checks = selectors.sender_health_latest()
     return render(
         request,
         "tickets/sender_health.html",
-        {"run": run, "checks": checks, "pending": pending},
+        {
+            "health": selectors.sender_health_overview(),
+            "pending": pending,
+            "full": role == Role.NATIONAL_STAFF,
+        },
     )

@@ -22,6 +22,7 @@ from tickets.forms import (
 )
 from tickets.roles import role_of
 from tickets.selectors.tickets import ticket_list_page, tickets_waiting_page
+from tickets.views import kept
 from tickets.views.reach import in_reach
 from tickets.workflow import (
     FILE_ROLES,
@@ -71,10 +72,14 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
     draft = request.GET.get("draft") and selectors.inbound_draft_initial(
         user=request.user, token=request.GET["draft"]
     )
-    form = TicketFileForm(request.POST or None, role=role, initial=draft or {})
+    form = TicketFileForm(
+        request.POST or None, request.FILES or None, role=role, initial=draft or {}
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         file_anyway = data.pop("file_anyway")
+        for key in ("address_file", "leave_out_bad_rows", "split_tickets", "checked_digest"):
+            data.pop(key, None)
         done = selectors.ticket_filed_by_submission(
             user=request.user, token=data["submission_token"]
         )
@@ -88,17 +93,35 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
         if known and not file_anyway:
             form.ask_to_file_anyway()
             return render(request, "tickets/file.html", {"form": form, "known": known})
+        if form.split_groups:
+            return _file_split(request, form, data)
         try:
-            ticket = services.ticket_file(actor=request.user, **data)
+            ticket = services.ticket_file(actor=request.user, left_out=form.left_out_note(), **data)
         except services.WorkflowError as error:
             form.add_error(None, str(error))
         else:
             if getattr(ticket, "already_filed", False):
                 messages.info(request, f"This form was already sent: it filed {ticket.number}.")
             else:
-                messages.success(request, f"{ticket.number} filed. Diagnostics are running.")
+                messages.success(request, f"{ticket.number} filed. {form.outcome_note()}".strip())
             return redirect(ticket)
     return render(request, "tickets/file.html", {"form": form})
+
+
+def _file_split(request: HttpRequest, form: TicketFileForm, data: dict) -> HttpResponse:
+    """A list longer than a ticket takes, filed as several tickets (the person ticked it)."""
+    data.pop("addresses")
+    try:
+        tickets = services.tickets_file_split(
+            actor=request.user, groups=form.split_groups, left_out=form.left_out_note(), **data
+        )
+    except services.WorkflowError as error:
+        form.add_error(None, str(error))
+        return render(request, "tickets/file.html", {"form": form})
+    numbers = ", ".join(t.number for t in tickets)
+    note = form.outcome_note()
+    messages.success(request, f"{len(tickets)} tickets filed: {numbers}. {note}".strip())
+    return redirect(tickets[0])
 
 
 def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
@@ -148,10 +171,17 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
 @require_safe
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = selectors.ticket_detail(user=request.user, number=number)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+    overrides = kept.restore(request, ticket, addresses=ticket.addresses.all())
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, **overrides))
 
 
 def rerender(request, number: str, *, status: int, **overrides) -> HttpResponse:
+    """A refused form: back to the ticket page by a redirect (PRG), the form kept (kept.py).
+
+    A refusal for the role (403) is answered in place: there is nothing to correct and retry.
+    """
+    if status != 403:
+        return kept.refuse(request, number, overrides)
     ticket = selectors.ticket_detail(user=request.user, number=number)
     return render(
         request, "tickets/detail.html", _detail_context(request, ticket, **overrides), status=status
@@ -175,8 +205,14 @@ def ticket_transition(request: HttpRequest, number: str, name: str) -> HttpRespo
                 actor=request.user, number=number, name=name, expected_version=version, data=data
             )
         except services.StaleTicket as error:
-            form.add_error(None, str(error))
-            status = 409
+            return rerender(
+                request,
+                number,
+                status=409,
+                transition_forms={name: form},
+                stale=True,
+                stale_ticket=error.ticket,
+            )
         except services.GuardFailed as error:
             for problem in error.problems:
                 form.add_error(None, problem)
@@ -219,7 +255,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @in_reach
 def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
-    form = AddAddressesForm(request.POST)
+    form = AddAddressesForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             created = services.ticket_add_addresses(
@@ -227,10 +263,12 @@ def ticket_add_addresses(request: HttpRequest, number: str) -> HttpResponse:
                 number=number,
                 addresses=form.cleaned_data["addresses"],
                 expected_version=form.cleaned_data["version"],
+                left_out=form.left_out_note(),
             )
         except services.WorkflowError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"{len(created)} address(es) added.")
+            note = form.outcome_note()
+            messages.success(request, f"{len(created)} address(es) added. {note}".strip())
             return redirect("tickets:detail", number=number)
     return rerender(request, number, status=400, add_form=form, open_panel="add")
