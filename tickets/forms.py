@@ -11,6 +11,7 @@ from django.utils import timezone
 from tickets.addresses import parse_address_list
 from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
+    SUBJECT_MAX,
     AttachmentKind,
     Cause,
     Organisation,
@@ -69,6 +70,12 @@ class TicketFileForm(forms.Form):
         queryset=Organisation.objects.filter(kind=OrganisationKind.STATE), required=False
     )
     symptom = forms.ChoiceField(choices=Symptom.choices)
+    subject = forms.CharField(
+        required=False,
+        max_length=SUBJECT_MAX,
+        label="Subject",
+        help_text="A short title. Left blank, it is made from the symptom and the addresses.",
+    )
     addresses = AddressListField(label="Affected addresses", help_text=ADDRESSES_HELP)
     first_noticed = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label="First noticed"
@@ -273,3 +280,57 @@ class BounceForm(forms.Form):
         else:
             raise forms.ValidationError("Paste a bounce message or choose a file.")
         return data
+
+
+# --- The desk: ownership, internal notes, saved filters, bulk actions -----------------------------
+
+
+class AssignForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("take", "Take"), ("assign", "Assign"), ("release", "Release")]
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, label="Assign to")
+
+    def __init__(self, *args, assignees, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees
+
+
+class InternalNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Internal note",
+        help_text="Seen by the national office and the vendor's liaison only; never by the state.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=LONG_TEXT,
+    )
+
+
+class SavedFilterForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Save these filters as")
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+
+
+class BulkForm(forms.Form):
+    # One token per rendered list: the same submit twice adds each note once.
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    action = forms.ChoiceField(
+        choices=[
+            ("", "Choose an action…"),
+            ("assign", "Assign to"),
+            ("note", "Add an internal note"),
+            ("close", "Close resolved tickets"),
+        ],
+        label="With the ticked tickets",
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, label="Assignee")
+    text = forms.CharField(
+        required=False,
+        max_length=LONG_TEXT,
+        label="Internal note",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, assignees, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("token", secrets.token_urlsafe(16))
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees

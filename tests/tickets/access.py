@@ -299,4 +299,5 @@ def route_values(world: World, kind: str = "own") -> dict[str, str]:
         "id": str(world.users["national"].pk),
         "app_label": "tickets",
         "url": "nothing-here/",
+        "filter_id": "1",
     }

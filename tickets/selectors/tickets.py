@@ -24,6 +24,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.roles import Role, role_of
+from tickets.selectors.desk import with_late
 from tickets.workflow import ROLE_SIDE, STATUS_OWNER
 
 
@@ -59,10 +60,21 @@ def tickets_waiting_on(user) -> QuerySet[Ticket]:
 
 
 def ticket_list_related(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """What a list row shows, fetched in a constant number of queries."""
-    return tickets.select_related("state", "reporter").prefetch_related(
-        Prefetch("addresses", queryset=AffectedAddress.objects.only("id", "ticket_id", "address"))
+    """What a list row shows, fetched in a constant number of queries; each row `is_late`."""
+    return with_late(
+        tickets.select_related("state", "reporter", "assignee").prefetch_related(
+            Prefetch(
+                "addresses", queryset=AffectedAddress.objects.only("id", "ticket_id", "address")
+            )
+        )
     )
+
+
+def events_visible_to(user, events: QuerySet[TicketEvent]) -> QuerySet[TicketEvent]:
+    """The timeline events this user may read: internal notes only for the desk's roles."""
+    if role_of(user) in (Role.NATIONAL_STAFF, Role.VENDOR_LIAISON):
+        return events
+    return events.filter(internal=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,6 +107,7 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
     starting with what was typed, through the number's unique index. Anything else matches the
     tickets with an affected address containing it, in any case, which covers a whole address,
     part of one and a domain; on PostgreSQL the trigram index on UPPER(address) finds them.
+    The ticket's description is searched too (its own trigram index, UPPER(description)).
     """
     query = query.strip()
     if not query:
@@ -120,7 +133,9 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
             .alias(address_lower=Lower("address"))
             .filter(address_lower__contains=query.lower())
         )
-    return tickets.filter(Exists(matching.filter(ticket=OuterRef("pk"))))
+    return tickets.filter(
+        Exists(matching.filter(ticket=OuterRef("pk"))) | Q(description__icontains=query)
+    )
 
 
 class InvalidCursor(Http404):
@@ -153,15 +168,21 @@ class TicketPage:
 
 
 def ticket_list_page(
-    tickets: QuerySet[Ticket], *, cursor: str | None, searched: bool, size: int = PAGE_SIZE
+    tickets: QuerySet[Ticket],
+    *,
+    cursor: str | None,
+    searched: bool,
+    size: int = PAGE_SIZE,
+    ordering: tuple[str, ...] = LIST_ORDERING,
 ) -> TicketPage:
-    """A page of the list, newest filed first, with how many match, counted up to COUNT_CAP
-    (SEARCH_COUNT_CAP when `searched`: the tickets went through `tickets_search`).
+    """A page of the list in `ordering` (newest filed first unless told; it must end with the
+    primary key), with how many match, counted up to COUNT_CAP (SEARCH_COUNT_CAP when
+    `searched`: the tickets went through `tickets_search`).
 
     Three queries whatever the list's size: the rows, their addresses, the capped count.
     Raises InvalidCursor (a 404) for a cursor the list did not hand out.
     """
-    page = _seek_page(tickets, ordering=LIST_ORDERING, cursor=cursor, size=size)
+    page = _seek_page(tickets, ordering=ordering, cursor=cursor, size=size)
     cap = SEARCH_COUNT_CAP if searched else COUNT_CAP
     counted = tickets.order_by().values("pk")[: cap + 1].count()
     return TicketPage(
@@ -268,7 +289,7 @@ def ticket_detail(*, user, number: str) -> Ticket:
     """The ticket with what its page shows, or Http404."""
     ticket = ticket_get_visible(user=user, number=number)
     return (
-        Ticket.objects.select_related("state", "reporter")
+        Ticket.objects.select_related("state", "reporter", "assignee")
         .prefetch_related(
             Prefetch(
                 "addresses",
@@ -276,7 +297,10 @@ def ticket_detail(*, user, number: str) -> Ticket:
                     "finding_recorded_by", "reactivated_by"
                 ).prefetch_related("probes", "attachments"),
             ),
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
+            Prefetch(
+                "events",
+                queryset=events_visible_to(user, TicketEvent.objects.select_related("actor")),
+            ),
             "attachments__uploaded_by",
         )
         .get(pk=ticket.pk)
@@ -294,7 +318,8 @@ def attachment_get_visible(*, user, number: str, attachment_id: int) -> Attachme
 
 def ticket_events(*, user, number: str) -> QuerySet[TicketEvent]:
     """The ticket's timeline, oldest first, with who acted."""
-    return ticket_get_visible(user=user, number=number).events.select_related("actor")
+    ticket = ticket_get_visible(user=user, number=number)
+    return events_visible_to(user, ticket.events.select_related("actor"))
 
 
 def ticket_addresses(*, user, number: str) -> QuerySet[AffectedAddress]:

@@ -11,6 +11,7 @@
     recurrence            the recurrence watch
     bounces               pasted bounces and vendor webhooks
     timers                what Celery beat does
+    desk                  ownership, internal notes, saved filters, bulk actions
     mail                  sending mail (called by tasks only)
 
 Adapters (views, the API, tasks, commands, the webhook receiver) import the public services
@@ -24,6 +25,18 @@ from tickets.services.addresses import (
 )
 from tickets.services.attachments import attachment_add
 from tickets.services.bounces import bounce_analyse, delivery_event_record
+from tickets.services.desk import (
+    BULK_ACTIONS,
+    BulkResult,
+    saved_filter_delete,
+    saved_filter_save,
+    saved_query_clean,
+    ticket_assign,
+    ticket_note_internal,
+    ticket_release,
+    ticket_take,
+    tickets_bulk,
+)
 from tickets.services.diagnosis import diagnosis_rerun, diagnosis_run, sender_health_request
 from tickets.services.errors import GuardFailed, StaleTicket, TransitionNotAllowed, WorkflowError
 from tickets.services.filing import ticket_file
@@ -39,6 +52,16 @@ from tickets.services.vendor import (
 from tickets.services.workflow import ticket_transition
 
 __all__ = [
+    "BULK_ACTIONS",
+    "BulkResult",
+    "saved_filter_delete",
+    "saved_filter_save",
+    "saved_query_clean",
+    "ticket_assign",
+    "ticket_note_internal",
+    "ticket_release",
+    "ticket_take",
+    "tickets_bulk",
     "GuardFailed",
     "StaleTicket",
     "TransitionNotAllowed",

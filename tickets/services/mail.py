@@ -21,7 +21,7 @@ from tickets.models import (
     TicketEvent,
     User,
 )
-from tickets.roles import Role
+from tickets.roles import Role, role_of
 from tickets.workflow import SIDE_LABELS, STATUS_OWNER
 
 
@@ -50,6 +50,8 @@ def event_recipients(event: TicketEvent) -> list[str]:
     people = _side_members(STATUS_OWNER[ticket.status], ticket)
     if ticket.reporter.is_active and ticket.reporter.email:
         people.append(ticket.reporter)
+    if event.internal:  # an internal note: the desk's only, never a state's
+        people = [p for p in people if role_of(p) in (Role.NATIONAL_STAFF, Role.VENDOR_LIAISON)]
     return sorted({p.email for p in people if p.pk != event.actor_id})
 
 
