@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, file_ticket, move
 from tickets import services
-from tickets.models import EventKind, Status, TicketEvent
+from tickets.models import CannedReply, EventKind, Status, TicketEvent
 from tickets.roles import Role
 from tickets.services import mail as ticket_mail
 
@@ -240,3 +240,45 @@ def test_bulk_assign_reports_a_ticket_the_assignee_cannot_see(people, escalated)
     assert "never escalated" in results[1].message
     escalated.refresh_from_db()
     assert escalated.assignee == people["liaison"]
+
+
+# --- The API and the ticket page ----------------------------------------------------------------
+
+
+def test_api_lists_owner_for_the_desk_only_and_files_a_subject(people):
+    ticket = file_ticket(people["state_admin"], "api@api.example")
+    services.ticket_take(actor=people["national"], number=ticket.number)
+    for role, owner in (("national", str(people["national"])), ("state_admin", None)):
+        api = APIClient()
+        api.force_authenticate(people[role])
+        row = api.get("/api/tickets/").json()["results"][0]
+        assert (row["assignee"], row["title"]) == (owner, ticket.subject), role
+    api = APIClient()
+    api.force_authenticate(people["state_admin"])
+    filed = api.post(
+        "/api/tickets/",
+        {"symptom": "some_missing", "addresses": ["x@sub.example"], "subject": "Reset mails"},
+        format="json",
+    )
+    assert filed.status_code == 201 and filed.json()["subject"] == "Reset mails"
+
+
+def test_a_canned_reply_fills_the_comment_box_for_the_desk_only(client, people):
+    ticket = file_ticket(people["state_admin"])
+    reply = CannedReply.objects.get(title="Hard bounce statement")
+    client.force_login(people["national"])
+    page = client.get(ticket.get_absolute_url(), {"reply": reply.pk})
+    assert page.context["comment_form"].initial["text"] == reply.body
+    assert 'id="canned-replies"' in page.content.decode()
+    assert client.get(ticket.get_absolute_url(), {"reply": "x"}).status_code == 200
+    client.force_login(people["state_admin"])
+    page = client.get(ticket.get_absolute_url(), {"reply": reply.pk}).content.decode()
+    assert 'id="canned-replies"' not in page and 'id="internal-note"' not in page
+
+
+def test_note_page_keeps_the_text_of_a_refused_note(client, people):
+    ticket = file_ticket(people["state_admin"])
+    client.force_login(people["national"])
+    response = client.post(f"/tickets/{ticket.number}/note/", {"note-text": "x" * 20_001})
+    assert response.status_code == 400
+    assert response.context["note_form"]["text"].value() == "x" * 20_001
