@@ -53,6 +53,13 @@ def test_take_note_export_and_bulk_assign(page, live_server, people):
     assert page.locator("#ticket-title").inner_text() == "Take me"
     submit(page, "#take")
     assert str(people["national"]) in page.locator("#assignee").inner_text()
+    # A canned reply fills the comment box in place (htmx), to edit before sending.
+    page.select_option("#id_reply", label="Hard bounce statement")
+    page.click("#canned-replies button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#comment-form textarea').value.includes('hard bounce')"
+    )
+    assert page.url.endswith(ticket.get_absolute_url())  # no navigation
     page.fill("textarea[name=note-text]", NOTE)
     submit(page, "#internal-note button[type=submit]")
     assert page.locator(".event-internal").filter(has_text=NOTE).count() == 1

@@ -321,3 +321,16 @@ def test_bulk_is_refused_to_other_roles(client, people, many):
     )
     assert response.status_code == 403
     assert not many[0].events.filter(kind=EventKind.NOTE).exists()
+
+
+def test_a_cursor_of_one_sort_order_is_no_page_of_another(client, people, many):
+    client.force_login(people["national"])
+    first = client.get(LIST, {"sort": "subject", "size": "25"}).context["page"]
+    assert not first.has_next  # eleven tickets: make a cursor by hand from the selector
+    page = ticket_list_page(
+        Ticket.objects.all(), cursor=None, searched=False, size=3, ordering=SORTS["subject"]
+    )
+    cursor = page.next_cursor
+    assert client.get(LIST, {"sort": "subject", "cursor": cursor}).status_code == 200
+    assert client.get(LIST, {"sort": "status", "cursor": cursor}).status_code == 404
+    assert client.get(LIST, {"cursor": cursor}).status_code == 404

@@ -138,6 +138,12 @@ class Ticket(models.Model):
                 condition=Q(status__in=sorted(OPEN_STATUSES)),
                 name="ticket_state_open_wait_idx",
             ),
+            # The list's other sort orders (selectors.desk.SORTS); "longest waiting" walks
+            # (status_changed_at, id) over every ticket, not only open ones.
+            models.Index(fields=["status", "id"], name="ticket_status_sort_idx"),
+            models.Index(fields=["subject", "id"], name="ticket_subject_sort_idx"),
+            models.Index(fields=["status_changed_at", "id"], name="ticket_wait_sort_idx"),
+            models.Index(fields=["assignee", "created_at", "id"], name="ticket_assignee_list_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -107,7 +107,8 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
     starting with what was typed, through the number's unique index. Anything else matches the
     tickets with an affected address containing it, in any case, which covers a whole address,
     part of one and a domain; on PostgreSQL the trigram index on UPPER(address) finds them.
-    The ticket's description is searched too (its own trigram index, UPPER(description)).
+    The ticket's description is searched too (its own trigram index, UPPER(description)), for
+    a text of three characters or more.
     """
     query = query.strip()
     if not query:
@@ -118,8 +119,8 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
         return tickets.filter(
             Q(number=f"DT-{int(digits):06d}") | Q(number__startswith=f"DT-{digits}")
         )
-    # Exists, not a join: one row per ticket however many of its addresses match. The domain
-    # is the end of the address, so one lookup serves both.
+    # A subquery, not a join: one row per ticket however many of its addresses match. The
+    # domain is the end of the address, so one lookup serves both.
     local, at, _ = query.partition("@")
     if not at or len(local) < 3:
         matching = AffectedAddress.objects.filter(address__icontains=query)
@@ -133,9 +134,18 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
             .alias(address_lower=Lower("address"))
             .filter(address_lower__contains=query.lower())
         )
-    return tickets.filter(
-        Exists(matching.filter(ticket=OuterRef("pk"))) | Q(description__icontains=query)
-    )
+    # The description too, when the text is in one (a quick look through its trigram index;
+    # under three characters the index has nothing to look up, so only addresses are searched).
+    # Then one set of ids from the two trigram indexes: an OR of the two conditions would be
+    # checked ticket by ticket, which a rare address pays for with every ticket in the table.
+    # Without a description to match, the addresses alone keep their plans: a common domain's
+    # newest tickets, read until a page is full (docs/performance.md).
+    by_description = tickets.filter(description__icontains=query)
+    if len(query) >= 3 and by_description.exists():
+        return tickets.filter(
+            pk__in=matching.values("ticket_id").union(by_description.order_by().values("pk"))
+        )
+    return tickets.filter(Exists(matching.filter(ticket=OuterRef("pk"))))
 
 
 class InvalidCursor(Http404):
@@ -249,10 +259,19 @@ def _after(ordering: tuple[str, ...], key: list) -> Q:
     return Q(**{f"{names[0]}__{ops[0]}e": key[0]}) & after
 
 
+def _cursor_tag(ordering: tuple[str, ...]) -> str:
+    """The ordering a cursor was made for, when it is not one of the two standard ones: a
+    cursor of one sort order must not be read as a position in another (a 404 instead)."""
+    return "" if ordering in (LIST_ORDERING, QUEUE_ORDERING) else ",".join(ordering)
+
+
 def _cursor_make(forward: bool, ticket: Ticket, ordering: tuple[str, ...]) -> str:
     values = [getattr(ticket, name.lstrip("-")) for name in ordering]
     key = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps(["a" if forward else "b", *key], separators=(",", ":"))
+    direction = "a" if forward else "b"
+    if tag := _cursor_tag(ordering):
+        direction = f"{direction}:{tag}"
+    raw = json.dumps([direction, *key], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -261,7 +280,12 @@ def _cursor_read(cursor: str, ordering: tuple[str, ...]) -> tuple[bool, list]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         direction, *values = raw
-        if direction not in ("a", "b") or len(values) != len(ordering):
+        direction, _, tag = direction.partition(":")
+        if (
+            direction not in ("a", "b")
+            or tag != _cursor_tag(ordering)
+            or len(values) != len(ordering)
+        ):
             raise ValueError(direction)
         key = [
             Ticket._meta.get_field(name.lstrip("-")).to_python(value)
