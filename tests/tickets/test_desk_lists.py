@@ -259,6 +259,18 @@ def test_export_has_the_lists_filters_and_order(client, people, many):
     expected = list(expected.order_by(*SORTS["subject"]).values_list("number", flat=True))
     assert [r[0] for r in body] == expected
     assert "Assignee" in header
+    assignees = {r[0]: r[header.index("Assignee")] for r in body}
+    assert set(assignees.values()) == {""}
+    services.ticket_take(actor=people["national"], number=expected[0])
+    body = _rows(client.get(EXPORT, {"status": "new", "sort": "subject"}))[1:]
+    owner = {r[0]: r[header.index("Assignee")] for r in body}[expected[0]]
+    assert owner == str(people["national"])
+    first = Ticket.objects.get(number=expected[0])
+    row = body[0]
+    assert row[header.index("Addresses")] == " ".join(
+        sorted(first.addresses.values_list("address", flat=True))
+    )
+    assert row[header.index("Subject")] == first.subject
 
 
 def test_export_cells_cannot_run_as_formulas(client, people):
