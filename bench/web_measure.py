@@ -61,6 +61,12 @@ def pages_for(world: World, size: int) -> list[Page]:
         Page("ticket page", "national", middle.get_absolute_url(), middle.number),
         Page("API list", "national", "/api/tickets/"),
         Page("API search: domain", "national", q("/api/tickets/", q=domain), domain),
+        # The desk: sorted lists, a larger page, mine, a search that reads descriptions.
+        Page("sort: status", "national", q("/tickets/", sort="status")),
+        Page("sort: subject, 100 a page", "national", q("/tickets/", sort="subject", size=100)),
+        Page("sort: longest waiting", "national", q("/tickets/", sort="waiting")),
+        Page("mine", "national", q("/tickets/", assigned="me")),
+        Page("search: a word", "national", q("/tickets/", q="quarantine")),
     ]
 
 

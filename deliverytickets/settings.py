@@ -26,7 +26,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tickets.admin_site.DeskAdminConfig",  # django.contrib.admin, national staff let in by role
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -14,6 +14,7 @@ from django.utils.html import escape
 from tickets.addresses import AddressReading, group_by_domain, read_address_rows
 from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
+    SUBJECT_MAX,
     AttachmentKind,
     Cause,
     MailDelivery,
@@ -261,6 +262,12 @@ class TicketFileForm(AddressListForm):
         queryset=Organisation.objects.filter(kind=OrganisationKind.STATE), required=False
     )
     symptom = forms.ChoiceField(choices=Symptom.choices)
+    subject = forms.CharField(
+        required=False,
+        max_length=SUBJECT_MAX,
+        label="Subject",
+        help_text="A short title. Left blank, it is made from the symptom and the addresses.",
+    )
     addresses = AddressListField(label="Affected addresses", help_text=ADDRESSES_HELP)
     address_file = address_file_field()
     leave_out_bad_rows = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -481,3 +488,57 @@ class NotificationSettingsForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="The digest comes once a day and lists every update of the day before it.",
     )
+
+
+# --- The desk: ownership, internal notes, saved filters, bulk actions -----------------------------
+
+
+class AssignForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("take", "Take"), ("assign", "Assign"), ("release", "Release")]
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, label="Assign to")
+
+    def __init__(self, *args, assignees, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees
+
+
+class InternalNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Internal note",
+        help_text="Seen by the national office and the vendor's liaison only; never by the state.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=LONG_TEXT,
+    )
+
+
+class SavedFilterForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Save these filters as")
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+
+
+class BulkForm(forms.Form):
+    # One token per rendered list: the same submit twice adds each note once.
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    action = forms.ChoiceField(
+        choices=[
+            ("", "Choose an action…"),
+            ("assign", "Assign to"),
+            ("note", "Add an internal note"),
+            ("close", "Close resolved tickets"),
+        ],
+        label="With the ticked tickets",
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, label="Assignee")
+    text = forms.CharField(
+        required=False,
+        max_length=LONG_TEXT,
+        label="Internal note",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, assignees, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("token", secrets.token_urlsafe(16))
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignees

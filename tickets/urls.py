@@ -11,6 +11,15 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("tickets/", views.ticket_list, name="list"),
     path("tickets/new/", views.ticket_file, name="file"),
+    # The desk: export, bulk actions, saved filters, ownership and internal notes.
+    path("tickets/export.csv", views.ticket_export, name="export"),
+    path("tickets/bulk/", views.tickets_bulk, name="bulk"),
+    path("tickets/filters/", views.saved_filter_save, name="filter_save"),
+    path(
+        "tickets/filters/<int:filter_id>/delete/", views.saved_filter_delete, name="filter_delete"
+    ),
+    path("tickets/<ticket:number>/assign/", views.ticket_assign, name="assign"),
+    path("tickets/<ticket:number>/note/", views.ticket_note, name="note"),
     path("sender-health/", views.sender_health, name="sender_health"),
     path("settings/notifications/", views.notification_settings, name="notification_settings"),
     path("moderation/", views.moderation, name="moderation"),

@@ -300,4 +300,5 @@ def route_values(world: World, kind: str = "own") -> dict[str, str]:
         "app_label": "tickets",
         "url": "nothing-here/",
         "inbound_id": "1",  # a received message (the moderation page); none in the world
+        "filter_id": "1",
     }

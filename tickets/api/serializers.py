@@ -8,6 +8,7 @@ from rest_framework import serializers
 from tickets.addresses import parse_address_list
 from tickets.limits import LONG_TEXT, PHONE, SHORT_TEXT
 from tickets.models import (
+    SUBJECT_MAX,
     AddressVerdict,
     AffectedAddress,
     Cause,
@@ -20,6 +21,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import ticket_capabilities
+from tickets.selectors.desk import is_desk
 from tickets.workflow import SIDE_LABELS, STATUS_OWNER
 
 
@@ -56,12 +58,17 @@ class EventSerializer(serializers.ModelSerializer):
             "from_status",
             "to_status",
             "text",
+            "internal",
         ]
 
 
 class TicketListSerializer(serializers.ModelSerializer):
     state = serializers.StringRelatedField()
     owner = serializers.SerializerMethodField()
+    title = serializers.CharField(read_only=True, help_text="The subject, or the symptom's label.")
+    assignee = serializers.SerializerMethodField(
+        help_text="Who on the desk owns the ticket; always null for a state's admins."
+    )
     addresses = serializers.SlugRelatedField(many=True, read_only=True, slug_field="address")
 
     class Meta:
@@ -72,6 +79,9 @@ class TicketListSerializer(serializers.ModelSerializer):
             "status",
             "owner",
             "symptom",
+            "subject",
+            "title",
+            "assignee",
             "cause",
             "addresses",
             "created_at",
@@ -81,6 +91,12 @@ class TicketListSerializer(serializers.ModelSerializer):
 
     def get_owner(self, ticket: Ticket) -> str:
         return STATUS_OWNER[ticket.status]
+
+    def get_assignee(self, ticket: Ticket) -> str | None:
+        request = self.context.get("request")
+        if ticket.assignee_id is None or not is_desk(getattr(request, "user", None)):
+            return None
+        return str(ticket.assignee)
 
 
 class TransitionOfferSerializer(serializers.Serializer):
@@ -172,6 +188,13 @@ class TicketCreateSerializer(serializers.Serializer):
         help_text="National staff only: the state the ticket is for.",
     )
     symptom = serializers.ChoiceField(choices=Symptom.choices)
+    subject = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=SUBJECT_MAX,
+        help_text="A short title; made from the symptom and the addresses when left out.",
+    )
     addresses = AddressListField()
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=LONG_TEXT

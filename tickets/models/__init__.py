@@ -3,6 +3,7 @@
 Models hold data and constraints only; every change goes through `tickets.services`.
 """
 
+from tickets.models.desk import AuditLogEntry, CannedReply, SavedFilter
 from tickets.models.diagnosis import (
     ACTIVE_RUN_STATUSES,
     AddressVerdict,
@@ -28,7 +29,9 @@ from tickets.models.organisations import (
     User,
 )
 from tickets.models.tickets import (
+    INTERNAL_KINDS,
     OPEN_STATUSES,
+    SUBJECT_MAX,
     AddressStatus,
     AffectedAddress,
     Attachment,
@@ -44,6 +47,11 @@ from tickets.models.tickets import (
 )
 
 __all__ = [
+    "AuditLogEntry",
+    "CannedReply",
+    "INTERNAL_KINDS",
+    "SUBJECT_MAX",
+    "SavedFilter",
     "ACTIVE_RUN_STATUSES",
     "AddressStatus",
     "AddressVerdict",

@@ -36,6 +36,9 @@ OPEN_STATUSES = frozenset(
 )
 
 
+SUBJECT_MAX = 120
+
+
 class Symptom(models.TextChoices):
     ALL_MAIL_STOPPED = "all_mail_stopped", "All mail stopped"
     PASSWORD_MAIL_MISSING = "password_mail_missing", "Password or reset mail missing"
@@ -71,6 +74,9 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_tickets"
     )
     symptom = models.CharField(max_length=32, choices=Symptom.choices)
+    # A short title for lists and pages; derived from the symptom and the addresses when the
+    # filer leaves it blank (services.filing).
+    subject = models.CharField(max_length=SUBJECT_MAX, blank=True)
     description = models.TextField(blank=True)
     first_noticed = models.DateField(null=True, blank=True)
     spam_filter_checked = models.BooleanField(default=False)
@@ -91,6 +97,15 @@ class Ticket(models.Model):
         help_text="The closed ticket whose problem came back.",
     )
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.NEW)
+    # Who on the desk (national staff or the vendor's liaison) works on it; changed only by
+    # services.desk, each change a timeline event.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
     # The filing form's one-time token: a repeated submit (a triple click, Back and submit, a
     # retry after a timeout) lands on the ticket the first one filed.
     submission_token = models.CharField(max_length=64, blank=True, editable=False)
@@ -123,6 +138,12 @@ class Ticket(models.Model):
                 condition=Q(status__in=sorted(OPEN_STATUSES)),
                 name="ticket_state_open_wait_idx",
             ),
+            # The list's other sort orders (selectors.desk.SORTS); "longest waiting" walks
+            # (status_changed_at, id) over every ticket, not only open ones.
+            models.Index(fields=["status", "id"], name="ticket_status_sort_idx"),
+            models.Index(fields=["subject", "id"], name="ticket_subject_sort_idx"),
+            models.Index(fields=["status_changed_at", "id"], name="ticket_wait_sort_idx"),
+            models.Index(fields=["assignee", "created_at", "id"], name="ticket_assignee_list_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -148,6 +169,10 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def title(self) -> str:
+        return self.subject or self.get_symptom_display()
 
 
 class AddressStatus(models.TextChoices):
@@ -232,6 +257,12 @@ class EventKind(models.TextChoices):
     BOUNCE = "bounce", "Bounce analysed"
     REMINDER = "reminder", "Reminder"
     RECURRENCE = "recurrence", "Problem came back"
+    NOTE = "note", "Internal note"
+    ASSIGNMENT = "assignment", "Assignment"
+
+
+# Kinds that are never shown or mailed to the state: the desk's own talk.
+INTERNAL_KINDS = frozenset({EventKind.NOTE})
 
 
 class TicketEvent(models.Model):
@@ -249,9 +280,18 @@ class TicketEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Seen by the national office and the vendor only: never shown, exported or mailed to a
+    # state (selectors.tickets.events_visible_to, services.mail.event_recipients).
+    internal = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=sorted(INTERNAL_KINDS)) | Q(internal=True),
+                name="event_internal_kind_is_internal",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

@@ -6,6 +6,7 @@ from tickets.selectors.capabilities import (
     address_actions,
     ticket_capabilities,
 )
+from tickets.selectors.desk import canned_replies, canned_reply
 from tickets.selectors.diagnosis import (
     diagnosis_summary,
     latest_run,
@@ -37,6 +38,8 @@ from tickets.selectors.vendor import vendor_calls_latest
 
 __all__ = [
     "inbound_draft_initial",
+    "canned_replies",
+    "canned_reply",
     "ticket_filed_by_submission",
     "open_tickets_by_address",
     "AddressActions",

@@ -24,6 +24,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.roles import Role, role_of
+from tickets.selectors.desk import with_late
 from tickets.workflow import ROLE_SIDE, STATUS_OWNER
 
 
@@ -59,10 +60,21 @@ def tickets_waiting_on(user) -> QuerySet[Ticket]:
 
 
 def ticket_list_related(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """What a list row shows, fetched in a constant number of queries."""
-    return tickets.select_related("state", "reporter").prefetch_related(
-        Prefetch("addresses", queryset=AffectedAddress.objects.only("id", "ticket_id", "address"))
+    """What a list row shows, fetched in a constant number of queries; each row `is_late`."""
+    return with_late(
+        tickets.select_related("state", "reporter", "assignee").prefetch_related(
+            Prefetch(
+                "addresses", queryset=AffectedAddress.objects.only("id", "ticket_id", "address")
+            )
+        )
     )
+
+
+def events_visible_to(user, events: QuerySet[TicketEvent]) -> QuerySet[TicketEvent]:
+    """The timeline events this user may read: internal notes only for the desk's roles."""
+    if role_of(user) in (Role.NATIONAL_STAFF, Role.VENDOR_LIAISON):
+        return events
+    return events.filter(internal=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,6 +107,8 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
     starting with what was typed, through the number's unique index. Anything else matches the
     tickets with an affected address containing it, in any case, which covers a whole address,
     part of one and a domain; on PostgreSQL the trigram index on UPPER(address) finds them.
+    The ticket's description is searched too (its own trigram index, UPPER(description)), for
+    a text of three characters or more.
     """
     query = query.strip()
     if not query:
@@ -105,8 +119,8 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
         return tickets.filter(
             Q(number=f"DT-{int(digits):06d}") | Q(number__startswith=f"DT-{digits}")
         )
-    # Exists, not a join: one row per ticket however many of its addresses match. The domain
-    # is the end of the address, so one lookup serves both.
+    # A subquery, not a join: one row per ticket however many of its addresses match. The
+    # domain is the end of the address, so one lookup serves both.
     local, at, _ = query.partition("@")
     if not at or len(local) < 3:
         matching = AffectedAddress.objects.filter(address__icontains=query)
@@ -119,6 +133,17 @@ def tickets_search(tickets: QuerySet[Ticket], *, query: str) -> QuerySet[Ticket]
             AffectedAddress.objects.filter(address__icontains=f"{local}@")
             .alias(address_lower=Lower("address"))
             .filter(address_lower__contains=query.lower())
+        )
+    # The description too, when the text is in one (a quick look through its trigram index;
+    # under three characters the index has nothing to look up, so only addresses are searched).
+    # Then one set of ids from the two trigram indexes: an OR of the two conditions would be
+    # checked ticket by ticket, which a rare address pays for with every ticket in the table.
+    # Without a description to match, the addresses alone keep their plans: a common domain's
+    # newest tickets, read until a page is full (docs/performance.md).
+    by_description = tickets.filter(description__icontains=query)
+    if len(query) >= 3 and by_description.exists():
+        return tickets.filter(
+            pk__in=matching.values("ticket_id").union(by_description.order_by().values("pk"))
         )
     return tickets.filter(Exists(matching.filter(ticket=OuterRef("pk"))))
 
@@ -153,15 +178,21 @@ class TicketPage:
 
 
 def ticket_list_page(
-    tickets: QuerySet[Ticket], *, cursor: str | None, searched: bool, size: int = PAGE_SIZE
+    tickets: QuerySet[Ticket],
+    *,
+    cursor: str | None,
+    searched: bool,
+    size: int = PAGE_SIZE,
+    ordering: tuple[str, ...] = LIST_ORDERING,
 ) -> TicketPage:
-    """A page of the list, newest filed first, with how many match, counted up to COUNT_CAP
-    (SEARCH_COUNT_CAP when `searched`: the tickets went through `tickets_search`).
+    """A page of the list in `ordering` (newest filed first unless told; it must end with the
+    primary key), with how many match, counted up to COUNT_CAP (SEARCH_COUNT_CAP when
+    `searched`: the tickets went through `tickets_search`).
 
     Three queries whatever the list's size: the rows, their addresses, the capped count.
     Raises InvalidCursor (a 404) for a cursor the list did not hand out.
     """
-    page = _seek_page(tickets, ordering=LIST_ORDERING, cursor=cursor, size=size)
+    page = _seek_page(tickets, ordering=ordering, cursor=cursor, size=size)
     cap = SEARCH_COUNT_CAP if searched else COUNT_CAP
     counted = tickets.order_by().values("pk")[: cap + 1].count()
     return TicketPage(
@@ -228,10 +259,19 @@ def _after(ordering: tuple[str, ...], key: list) -> Q:
     return Q(**{f"{names[0]}__{ops[0]}e": key[0]}) & after
 
 
+def _cursor_tag(ordering: tuple[str, ...]) -> str:
+    """The ordering a cursor was made for, when it is not one of the two standard ones: a
+    cursor of one sort order must not be read as a position in another (a 404 instead)."""
+    return "" if ordering in (LIST_ORDERING, QUEUE_ORDERING) else ",".join(ordering)
+
+
 def _cursor_make(forward: bool, ticket: Ticket, ordering: tuple[str, ...]) -> str:
     values = [getattr(ticket, name.lstrip("-")) for name in ordering]
     key = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps(["a" if forward else "b", *key], separators=(",", ":"))
+    direction = "a" if forward else "b"
+    if tag := _cursor_tag(ordering):
+        direction = f"{direction}:{tag}"
+    raw = json.dumps([direction, *key], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -240,7 +280,12 @@ def _cursor_read(cursor: str, ordering: tuple[str, ...]) -> tuple[bool, list]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         direction, *values = raw
-        if direction not in ("a", "b") or len(values) != len(ordering):
+        direction, _, tag = direction.partition(":")
+        if (
+            direction not in ("a", "b")
+            or tag != _cursor_tag(ordering)
+            or len(values) != len(ordering)
+        ):
             raise ValueError(direction)
         key = [
             Ticket._meta.get_field(name.lstrip("-")).to_python(value)
@@ -268,7 +313,7 @@ def ticket_detail(*, user, number: str) -> Ticket:
     """The ticket with what its page shows, or Http404."""
     ticket = ticket_get_visible(user=user, number=number)
     return (
-        Ticket.objects.select_related("state", "reporter")
+        Ticket.objects.select_related("state", "reporter", "assignee")
         .prefetch_related(
             Prefetch(
                 "addresses",
@@ -276,7 +321,10 @@ def ticket_detail(*, user, number: str) -> Ticket:
                     "finding_recorded_by", "reactivated_by"
                 ).prefetch_related("probes", "attachments"),
             ),
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
+            Prefetch(
+                "events",
+                queryset=events_visible_to(user, TicketEvent.objects.select_related("actor")),
+            ),
             "attachments__uploaded_by",
         )
         .get(pk=ticket.pk)
@@ -294,7 +342,8 @@ def attachment_get_visible(*, user, number: str, attachment_id: int) -> Attachme
 
 def ticket_events(*, user, number: str) -> QuerySet[TicketEvent]:
     """The ticket's timeline, oldest first, with who acted."""
-    return ticket_get_visible(user=user, number=number).events.select_related("actor")
+    ticket = ticket_get_visible(user=user, number=number)
+    return events_visible_to(user, ticket.events.select_related("actor"))
 
 
 def ticket_addresses(*, user, number: str) -> QuerySet[AffectedAddress]:

@@ -12,6 +12,7 @@
     inbound               mail we receive: replies, filing by mail, moderation
     bounces               pasted bounces and vendor webhooks
     timers                what Celery beat does
+    desk                  ownership, internal notes, saved filters, bulk actions
     mail                  who is mailed what: events, digests, probes, recurrence (tasks only)
     outbox                the Notification outbox: sending, relay records, retries
 
@@ -26,6 +27,18 @@ from tickets.services.addresses import (
 )
 from tickets.services.attachments import attachment_add
 from tickets.services.bounces import bounce_analyse, delivery_event_record
+from tickets.services.desk import (
+    BULK_ACTIONS,
+    BulkResult,
+    saved_filter_delete,
+    saved_filter_save,
+    saved_query_clean,
+    ticket_assign,
+    ticket_note_internal,
+    ticket_release,
+    ticket_take,
+    tickets_bulk,
+)
 from tickets.services.diagnosis import diagnosis_rerun, diagnosis_run, sender_health_request
 from tickets.services.errors import GuardFailed, StaleTicket, TransitionNotAllowed, WorkflowError
 from tickets.services.filing import ticket_file, tickets_file_split
@@ -50,6 +63,16 @@ from tickets.services.vendor import (
 from tickets.services.workflow import ticket_transition
 
 __all__ = [
+    "BULK_ACTIONS",
+    "BulkResult",
+    "saved_filter_delete",
+    "saved_filter_save",
+    "saved_query_clean",
+    "ticket_assign",
+    "ticket_note_internal",
+    "ticket_release",
+    "ticket_take",
+    "tickets_bulk",
     "GuardFailed",
     "StaleTicket",
     "TransitionNotAllowed",

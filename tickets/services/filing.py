@@ -8,7 +8,15 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from tickets.addresses import ParsedAddress
-from tickets.models import EventKind, Organisation, OrganisationKind, Status, Ticket
+from tickets.models import (
+    SUBJECT_MAX,
+    EventKind,
+    Organisation,
+    OrganisationKind,
+    Status,
+    Symptom,
+    Ticket,
+)
 from tickets.roles import Role
 from tickets.selectors.duplicates import ticket_filed_by_submission
 from tickets.services.addresses import addresses_create
@@ -56,6 +64,7 @@ def ticket_file(
     state: Organisation | None = None,
     symptom: str,
     addresses: list[ParsedAddress],
+    subject: str = "",
     description: str = "",
     first_noticed=None,
     spam_filter_checked: bool = False,
@@ -90,6 +99,7 @@ def ticket_file(
         diagnose=diagnose,
         fields={
             "symptom": symptom,
+            "subject": subject.strip(),
             "description": description,
             "first_noticed": first_noticed,
             "spam_filter_checked": spam_filter_checked,
@@ -150,6 +160,17 @@ def tickets_file_split(
     return tickets
 
 
+def subject_default(symptom: str, addresses: list[ParsedAddress]) -> str:
+    """A title from the symptom, the first address's domain and how many addresses there are:
+    "All mail stopped — agency.gov (3 addresses)"."""
+    label = dict(Symptom.choices).get(symptom, "Mail missing")
+    if not addresses:
+        return label[:SUBJECT_MAX]
+    domain = addresses[0].address.rpartition("@")[2]
+    count = len(addresses)
+    return f"{label} — {domain} ({count} address{'es' if count != 1 else ''})"[:SUBJECT_MAX]
+
+
 def ticket_create(
     *,
     actor,
@@ -174,6 +195,8 @@ def ticket_create(
             f"A ticket takes at most {settings.TICKET_MAX_ADDRESSES} addresses; split the list."
         )
     reporter = actor if actor is not None else (recurrence_of.reporter if recurrence_of else None)
+    if not fields.get("subject"):
+        fields = {**fields, "subject": subject_default(fields.get("symptom", ""), addresses)}
     ticket = Ticket.objects.create(
         state=state, reporter=reporter, status=status, recurrence_of=recurrence_of, **fields
     )

@@ -41,7 +41,7 @@ from tickets.workflow import SIDE_LABELS, STATUS_OWNER
 # Events a person did not cause: they carry `Auto-Submitted: auto-generated` (RFC 3834).
 AUTOMATIC_EVENT_KINDS = frozenset({EventKind.REMINDER, EventKind.RECURRENCE})
 # Timeline lines for the national office and the vendor only: never mailed to a state.
-INTERNAL_EVENT_KINDS = frozenset({"internal_note"})
+INTERNAL_EVENT_KINDS = frozenset({EventKind.NOTE})
 ENDED = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
@@ -73,7 +73,11 @@ def _vendor_sees(ticket: Ticket) -> bool:
 
 
 def event_is_internal(event: TicketEvent) -> bool:
-    return event.kind in INTERNAL_EVENT_KINDS or bool((event.data or {}).get("internal"))
+    return (
+        event.internal
+        or event.kind in INTERNAL_EVENT_KINDS
+        or bool((event.data or {}).get("internal"))
+    )
 
 
 def event_is_automatic(event: TicketEvent) -> bool:

@@ -24,6 +24,7 @@ def event_record(
     from_status: str = "",
     to_status: str = "",
     notify: bool = True,
+    internal: bool = False,
 ) -> TicketEvent:
     """Append one line to the ticket's timeline; mail it to the owning side after commit.
 
@@ -40,6 +41,7 @@ def event_record(
         from_status=from_status,
         to_status=to_status,
         notified_at=None if notify else timezone.now(),
+        internal=internal,
     )
     if notify:
         queue_task_on_commit("tickets.event_notify", event.pk)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tickets.models import OPEN_STATUSES, DeliveryProbe, EventKind, Status, Ticket, TicketEvent
 from tickets.queue import send_task
+from tickets.selectors.desk import late_q
 from tickets.services.errors import WorkflowError
 from tickets.services.probes import probe_flag_overdue
 from tickets.services.recurrence import recurrence_check_address, recurrence_due
@@ -47,9 +48,7 @@ def tickets_remind_waiting(*, now: datetime | None = None) -> int:
     recent_reminder = TicketEvent.objects.filter(
         ticket=OuterRef("pk"), kind=EventKind.REMINDER, created_at__gte=now - period
     )
-    waiting = Ticket.objects.filter(
-        status__in=OPEN_STATUSES, status_changed_at__lt=now - period
-    ).exclude(Exists(recent_reminder))
+    waiting = Ticket.objects.filter(late_q(now)).exclude(Exists(recent_reminder))
     count = 0
     for ticket in waiting:
         days = (now - ticket.status_changed_at).days

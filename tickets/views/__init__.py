@@ -9,6 +9,13 @@ from tickets.views.address_actions import (
     probe_send,
     vendor_calls_poll,
 )
+from tickets.views.desk import (
+    saved_filter_delete,
+    saved_filter_save,
+    ticket_assign,
+    ticket_export,
+    tickets_bulk,
+)
 from tickets.views.evidence import (
     attachment_download,
     attachment_upload,
@@ -26,6 +33,7 @@ from tickets.views.pages import (
     ticket_detail,
     ticket_file,
     ticket_list,
+    ticket_note,
     ticket_transition,
 )
 
@@ -53,4 +61,10 @@ __all__ = [
     "ticket_rerun",
     "ticket_transition",
     "vendor_calls_poll",
+    "saved_filter_delete",
+    "saved_filter_save",
+    "ticket_assign",
+    "ticket_export",
+    "ticket_note",
+    "tickets_bulk",
 ]

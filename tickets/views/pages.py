@@ -10,19 +10,22 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets import selectors, services
-from tickets.filters import TicketFilter
 from tickets.forms import (
     AddAddressesForm,
+    AssignForm,
     AttachmentForm,
     BounceForm,
     CommentForm,
     FindingForm,
+    InternalNoteForm,
     TicketFileForm,
     TransitionForm,
 )
-from tickets.roles import role_of
+from tickets.roles import Role, role_of
+from tickets.selectors.desk import DESK_ROLES, desk_members
 from tickets.selectors.tickets import ticket_list_page, tickets_waiting_page
 from tickets.views import kept
+from tickets.views.desk import list_context, list_query, table_columns
 from tickets.views.reach import in_reach
 from tickets.workflow import (
     FILE_ROLES,
@@ -40,26 +43,23 @@ def queue(request: HttpRequest) -> HttpResponse:
     role = role_of(request.user)
     page = tickets_waiting_page(user=request.user, cursor=request.GET.get("cursor"))
     side = SIDE_LABELS[ROLE_SIDE[role]] if role else None
-    return render(request, "tickets/queue.html", {"page": page, "side": side})
+    desk = role in DESK_ROLES
+    context = {"page": page, "side": side, "desk": desk, "columns": table_columns(desk=desk)}
+    return render(request, "tickets/queue.html", context)
 
 
 @login_required
 @require_safe
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    tickets = selectors.ticket_list_related(selectors.tickets_visible_to(request.user))
-    filterset = TicketFilter(request.GET, queryset=tickets, request=request)
+    listed = list_query(request)
     page = ticket_list_page(
-        filterset.qs,
+        listed.filterset.qs,
         cursor=request.GET.get("cursor"),
         searched=bool(request.GET.get("q", "").strip()),
+        size=listed.size,
+        ordering=listed.ordering,
     )
-    query = request.GET.copy()  # the filters, for the pagination links to keep
-    query.pop("cursor", None)
-    return render(
-        request,
-        "tickets/list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode()},
-    )
+    return render(request, "tickets/list.html", list_context(request, listed, page))
 
 
 @login_required
@@ -148,13 +148,21 @@ def _detail_context(request: HttpRequest, ticket, **overrides) -> dict:
                 if address.pk == failed_address_id
                 else FindingForm(auto_id=f"id_finding{address.pk}_%s")
             )
+    desk = caps.role in DESK_ROLES
+    reply = selectors.canned_reply(request.GET.get("reply"))
     context = {
         "ticket": ticket,
         "caps": caps,
+        "desk": desk,
+        "canned_replies": selectors.canned_replies(),
+        "reply": reply,
+        "note_form": InternalNoteForm(prefix="note") if desk else None,
+        "assign_form": AssignForm(assignees=desk_members()) if desk else None,
+        "national": caps.role == Role.NATIONAL_STAFF,
         "owner": SIDE_LABELS[STATUS_OWNER[ticket.status]],
         "transition_forms": [transition_forms[t.name] for t in caps.transitions],
         "open_panel": overrides.pop("open_panel", ""),
-        "comment_form": CommentForm(),
+        "comment_form": CommentForm(initial={"text": reply.body} if reply else None),
         "add_form": AddAddressesForm(initial={"version": ticket.version}),
         "attachment_form": AttachmentForm(addresses=addresses),
         "bounce_form": BounceForm(),
@@ -249,6 +257,24 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
         else:
             return redirect("tickets:detail", number=number)
     return rerender(request, number, status=400, comment_form=form)
+
+
+@login_required
+@require_POST
+@in_reach
+def ticket_note(request: HttpRequest, number: str) -> HttpResponse:
+    form = InternalNoteForm(request.POST, prefix="note")
+    if form.is_valid():
+        try:
+            services.ticket_note_internal(
+                actor=request.user, number=number, text=form.cleaned_data["text"]
+            )
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Internal note added.")
+            return redirect("tickets:detail", number=number)
+    return rerender(request, number, status=400, note_form=form)
 
 
 @login_required
