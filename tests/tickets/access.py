@@ -299,4 +299,7 @@ def route_values(world: World, kind: str = "own") -> dict[str, str]:
         "id": str(world.users["national"].pk),
         "app_label": "tickets",
         "url": "nothing-here/",
+        # The dashboard's domain and state pages (tickets/views/dashboard.py).
+        "domain": world.addresses[kind].domain,
+        "state_id": str(world.tickets[kind].state_id),
     }

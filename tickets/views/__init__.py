@@ -9,6 +9,7 @@ from tickets.views.address_actions import (
     probe_send,
     vendor_calls_poll,
 )
+from tickets.views.dashboard import dashboard, domain_detail, state_detail
 from tickets.views.evidence import (
     attachment_download,
     attachment_upload,
@@ -35,10 +36,13 @@ __all__ = [
     "attachment_download",
     "attachment_upload",
     "bounce_analyse",
+    "dashboard",
+    "domain_detail",
     "probe_landing",
     "probe_send",
     "queue",
     "sender_health",
+    "state_detail",
     "ticket_add_addresses",
     "ticket_comment",
     "ticket_detail",

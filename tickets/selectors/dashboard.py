@@ -1,0 +1,401 @@
+"""The national office desk in figures: open and late tickets, time to resolution, causes,
+recipient domains and states.
+
+Every figure starts from `tickets_visible_to(user)`: national staff count every state, a state
+admin its own state's tickets, the vendor liaison the tickets escalated to the vendor. Each
+figure says which ticket list it counts (`TicketFilter`'s query parameters), so the page can
+link every number to the tickets behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import TruncWeek
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from diagnostics.types import CAUSE_LABELS
+from diagnostics.types import Cause as VerdictCause
+from tickets.models import (
+    OPEN_STATUSES,
+    AddressVerdict,
+    AffectedAddress,
+    Cause,
+    MailDomain,
+    RunStatus,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from tickets.roles import Role, role_of
+from tickets.selectors.tickets import tickets_visible_to
+from tickets.workflow import SIDE_LABELS, STATUS_OWNER
+
+# --- What a ticket's cause is ----------------------------------------------------------------
+# A ticket resolved by national staff carries the cause they chose. One confirmed by its state
+# (delivery proven after a reactivation) never gets one: its cause is what the diagnosis last
+# concluded for its addresses, one cause per distinct current verdict. A ticket with neither
+# counts as "unknown".
+
+UNKNOWN_CAUSE = "unknown"
+CAUSES: list[tuple[str, str]] = [
+    *Cause.choices,
+    (VerdictCause.INCONCLUSIVE.value, CAUSE_LABELS[VerdictCause.INCONCLUSIVE]),
+    (UNKNOWN_CAUSE, "No cause recorded"),
+]
+CAUSE_NAMES = dict(CAUSES)
+
+
+def current_verdict_cause() -> Subquery:
+    """For an AffectedAddress row: the cause of its newest verdict from a finished run."""
+    return Subquery(
+        AddressVerdict.objects.filter(address=OuterRef("pk"), run__status=RunStatus.DONE)
+        .order_by("-run__created_at", "-run_id")
+        .values("cause")[:1]
+    )
+
+
+def cause_q(cause: str) -> Q:
+    """Tickets whose cause is `cause`: resolved with it, or, with no resolution cause, with an
+    address whose current verdict names it."""
+    if cause == UNKNOWN_CAUSE:
+        judged = AffectedAddress.objects.filter(
+            ticket=OuterRef("pk"), verdicts__run__status=RunStatus.DONE
+        )
+        return Q(cause="") & ~Exists(judged)
+    concluded = (
+        AffectedAddress.objects.filter(ticket=OuterRef("pk"))
+        .annotate(current_cause=current_verdict_cause())
+        .filter(current_cause=cause)
+    )
+    return Q(cause=cause) | (Q(cause="") & Exists(concluded))
+
+
+# --- Late, resolved ---------------------------------------------------------------------------
+
+
+def late_since(now: datetime | None = None) -> datetime:
+    """A ticket waiting on one side since before this is late: the reminder timer's rule."""
+    return (now or timezone.now()) - timedelta(days=settings.REMINDER_AFTER_DAYS)
+
+
+def late_q(now: datetime | None = None) -> Q:
+    """Open tickets whose current status has waited longer than REMINDER_AFTER_DAYS."""
+    return Q(status__in=sorted(OPEN_STATUSES), status_changed_at__lt=late_since(now))
+
+
+def _status_events() -> QuerySet[TicketEvent]:
+    return TicketEvent.objects.filter(ticket=OuterRef("pk")).exclude(to_status="")
+
+
+def resolved_at() -> Subquery:
+    """For a Ticket row: when it was last resolved (None if never)."""
+    return Subquery(
+        _status_events()
+        .filter(to_status=Status.RESOLVED)
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+
+
+def resolved_q() -> Q:
+    """Tickets that ended with a resolution: resolved now, or closed from resolved (a
+    withdrawn ticket is closed without one)."""
+    last_from = Subquery(_status_events().order_by("-created_at", "-pk").values("from_status")[:1])
+    return Q(status=Status.RESOLVED) | (
+        Q(status=Status.CLOSED) & Q(Exact(last_from, Status.RESOLVED))
+    )
+
+
+def time_to_resolution() -> ExpressionWrapper:
+    return ExpressionWrapper(resolved_at() - F("created_at"), output_field=DurationField())
+
+
+# --- Percentiles ------------------------------------------------------------------------------
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+
+    def __init__(self, expression, *, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentile(values: list[timedelta], fraction: float) -> timedelta | None:
+    """`percentile_cont` in Python: linear interpolation between the closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+@dataclass(frozen=True)
+class ResolutionTime:
+    cause: str
+    label: str
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+
+
+def resolution_times(tickets: QuerySet[Ticket]) -> list[ResolutionTime]:
+    """Median and 90th percentile of filing-to-resolution time by cause, for the tickets that
+    ended with a resolution. One query; computed by PostgreSQL where it runs."""
+    resolved = tickets.filter(resolved_q())
+    if connection.vendor == "postgresql":
+        return _resolution_times_sql(resolved)
+    return resolution_times_python(resolved)
+
+
+def _resolution_times_sql(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
+    duration = time_to_resolution()
+    aggregates = {}
+    for index, (cause, _label) in enumerate(CAUSES):
+        where = cause_q(cause)
+        aggregates[f"n{index}"] = Count("pk", filter=where)
+        aggregates[f"m{index}"] = PercentileCont(duration, fraction=0.5, filter=where)
+        aggregates[f"p{index}"] = PercentileCont(duration, fraction=0.9, filter=where)
+    row = resolved.order_by().aggregate(**aggregates)
+    return [
+        ResolutionTime(cause, label, row[f"n{i}"], row[f"m{i}"], row[f"p{i}"])
+        for i, (cause, label) in enumerate(CAUSES)
+        if row[f"n{i}"]
+    ]
+
+
+def resolution_times_python(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
+    """`resolution_times` for SQLite (`make run`): the durations fetched, percentiles here.
+
+    Two queries: the tickets with their resolution time, their addresses' current causes."""
+    rows = list(
+        resolved.order_by().annotate(took=time_to_resolution()).values_list("pk", "cause", "took")
+    )
+    verdicts: dict[int, set[str]] = {}
+    for ticket_id, cause in (
+        AffectedAddress.objects.filter(ticket_id__in=[pk for pk, cause, _ in rows if not cause])
+        .annotate(current_cause=current_verdict_cause())
+        .exclude(current_cause=None)
+        .values_list("ticket_id", "current_cause")
+    ):
+        verdicts.setdefault(ticket_id, set()).add(cause)
+    durations: dict[str, list[timedelta]] = {}
+    for pk, cause, took in rows:
+        if isinstance(took, int | float):  # SQLite hands a duration back as microseconds
+            took = timedelta(microseconds=took)
+        for each in [cause] if cause else sorted(verdicts.get(pk, {UNKNOWN_CAUSE})):
+            durations.setdefault(each, []).append(took)
+    return [
+        ResolutionTime(cause, label, len(times), percentile(times, 0.5), percentile(times, 0.9))
+        for cause, label in CAUSES
+        if (times := durations.get(cause))
+    ]
+
+
+# --- The dashboard ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number and the ticket list (query parameters) it counts."""
+
+    key: str
+    label: str
+    count: int
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def query_string(self) -> str:
+        return urlencode(self.query)
+
+
+@dataclass(frozen=True)
+class CauseWeeks:
+    weeks: list[datetime]  # Mondays, oldest first
+    series: list[tuple[str, str, list[int]]]  # (cause, label, count per week)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    open_by_status: list[Figure]
+    open_by_side: list[Figure]
+    late_by_side: list[Figure]
+    late_total: int
+    open_total: int
+    resolution: list[ResolutionTime]
+    causes_by_week: CauseWeeks
+    top_domains: list[Figure]
+    top_states: list[Figure]
+    repeat_offenders: list[RepeatOffender]
+    late_after_days: int
+
+
+@dataclass(frozen=True)
+class RepeatOffender:
+    domain: str
+    since: datetime | None
+    recurrences: int
+
+
+WEEKS = 12
+TOP = 10
+
+
+def open_figures(tickets: QuerySet[Ticket], *, now: datetime) -> dict[str, list[Figure] | int]:
+    """Open tickets by status and by the side they wait on, and the late ones by side; one
+    query."""
+    rows = (
+        tickets.filter(status__in=sorted(OPEN_STATUSES))
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), late=Count("pk", filter=late_q(now)))
+    )
+    by_status = {row["status"]: row for row in rows}
+    open_by_status = [
+        Figure(status, label, by_status[status]["n"], {"status": status})
+        for status, label in Status.choices
+        if status in OPEN_STATUSES and status in by_status
+    ]
+    sides: Counter[str] = Counter()
+    late: Counter[str] = Counter()
+    for status, row in by_status.items():
+        sides[STATUS_OWNER[status]] += row["n"]
+        late[STATUS_OWNER[status]] += row["late"]
+    side_order = [side for side in SIDE_LABELS if side in sides]
+    return {
+        "open_by_side": [
+            Figure(side, SIDE_LABELS[side], sides[side], {"owner": side}) for side in side_order
+        ],
+        "late_by_side": [
+            Figure(side, SIDE_LABELS[side], late[side], {"owner": side, "late": "true"})
+            for side in side_order
+            if late[side]
+        ],
+        "open_by_status": open_by_status,
+        "open_total": sum(sides.values()),
+        "late_total": sum(late.values()),
+    }
+
+
+def causes_by_week(tickets: QuerySet[Ticket], *, now: datetime, weeks: int = WEEKS) -> CauseWeeks:
+    """Tickets filed each of the last `weeks` weeks (Monday to Sunday), by cause; one query."""
+    this_monday = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    this_monday -= timedelta(days=this_monday.weekday())
+    mondays = [this_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    counts = {f"c{i}": Count("pk", filter=cause_q(cause)) for i, (cause, _) in enumerate(CAUSES)}
+    rows = (
+        tickets.filter(created_at__gte=mondays[0])
+        .order_by()
+        .annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(**counts)
+    )
+    by_week = {timezone.localtime(row["week"]).date(): row for row in rows}
+    series = []
+    for i, (cause, label) in enumerate(CAUSES):
+        per_week = [by_week.get(monday.date(), {}).get(f"c{i}", 0) for monday in mondays]
+        if any(per_week):
+            series.append((cause, label, per_week))
+    return CauseWeeks(weeks=mondays, series=series)
+
+
+def top_domains(tickets: QuerySet[Ticket], *, limit: int = TOP) -> list[Figure]:
+    """The recipient domains with the most tickets; one query."""
+    rows = (
+        AffectedAddress.objects.filter(ticket__in=tickets.order_by().values("pk"))
+        .values("domain")
+        .annotate(n=Count("ticket", distinct=True))
+        .order_by("-n", "domain")[:limit]
+    )
+    return [Figure(r["domain"], r["domain"], r["n"], {"domain": r["domain"]}) for r in rows]
+
+
+def top_states(tickets: QuerySet[Ticket], *, limit: int = TOP) -> list[Figure]:
+    """The states with the most tickets; one query."""
+    rows = (
+        tickets.order_by()
+        .values("state_id", "state__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "state__name")[:limit]
+    )
+    return [
+        Figure(str(r["state_id"]), r["state__name"], r["n"], {"state": str(r["state_id"])})
+        for r in rows
+    ]
+
+
+def repeat_offenders(user, tickets: QuerySet[Ticket]) -> list[RepeatOffender]:
+    """Recipient domains whose servers hard-bounced our mail again after a reactivation,
+    newest mark first.
+
+    National staff see every marked domain (MailDomain.repeat_offender and since when). Anyone
+    else sees a domain only through its own tickets: one of their reactivated addresses on it
+    recurred, the first such recurrence dates the mark. Two queries at most.
+    """
+    rows = (
+        AffectedAddress.objects.filter(
+            ticket__in=tickets.order_by().values("pk"), recurred_at__isnull=False
+        )
+        .order_by("domain", "recurred_at")
+        .values_list("domain", "recurred_at")
+    )
+    since: dict[str, datetime] = {}
+    counts: Counter[str] = Counter()
+    for domain, at in rows:
+        since.setdefault(domain, at)
+        counts[domain] += 1
+    if role_of(user) == Role.NATIONAL_STAFF:
+        marked = MailDomain.objects.filter(repeat_offender=True).order_by(
+            F("repeat_offender_since").desc(nulls_last=True), "domain"
+        )
+        return [
+            RepeatOffender(
+                d.domain, d.repeat_offender_since or since.get(d.domain), counts[d.domain]
+            )
+            for d in marked
+        ]
+    return sorted(
+        (RepeatOffender(domain, at, counts[domain]) for domain, at in since.items()),
+        key=lambda r: (-r.since.timestamp(), r.domain),
+    )
+
+
+def dashboard_for(user, *, now: datetime | None = None) -> Dashboard:
+    """Everything the dashboard shows, over the tickets this user may see.
+
+    A constant number of queries, whatever the number of tickets."""
+    now = now or timezone.now()
+    tickets = tickets_visible_to(user)
+    return Dashboard(
+        **open_figures(tickets, now=now),
+        resolution=resolution_times(tickets),
+        causes_by_week=causes_by_week(tickets, now=now),
+        top_domains=top_domains(tickets),
+        top_states=top_states(tickets),
+        repeat_offenders=repeat_offenders(user, tickets),
+        late_after_days=settings.REMINDER_AFTER_DAYS,
+    )
