@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
     DurationField,
     Exists,
@@ -40,6 +39,7 @@ from tickets.models import (
     AddressVerdict,
     AffectedAddress,
     Cause,
+    DiagnosticRun,
     MailDomain,
     RunStatus,
     Status,
@@ -74,19 +74,28 @@ def current_verdict_cause() -> Subquery:
     )
 
 
+def current_verdicts() -> QuerySet[AddressVerdict]:
+    """Verdicts from finished runs that no later finished run's verdict on the same address
+    replaced: each address's current verdict. An anti-join, which PostgreSQL runs from the
+    indexes on the verdict's address and run, rather than a sorted subquery per address."""
+    newer = AddressVerdict.objects.filter(
+        address=OuterRef("address"), run__status=RunStatus.DONE
+    ).filter(
+        Q(run__created_at__gt=OuterRef("run__created_at"))
+        | Q(run__created_at=OuterRef("run__created_at"), run_id__gt=OuterRef("run_id"))
+    )
+    return AddressVerdict.objects.filter(run__status=RunStatus.DONE).exclude(Exists(newer))
+
+
 def cause_q(cause: str) -> Q:
     """Tickets whose cause is `cause`: resolved with it, or, with no resolution cause, with an
     address whose current verdict names it."""
     if cause == UNKNOWN_CAUSE:
-        judged = AffectedAddress.objects.filter(
-            ticket=OuterRef("pk"), verdicts__run__status=RunStatus.DONE
+        judged = AddressVerdict.objects.filter(
+            address__ticket=OuterRef("pk"), run__status=RunStatus.DONE
         )
         return Q(cause="") & ~Exists(judged)
-    concluded = (
-        AffectedAddress.objects.filter(ticket=OuterRef("pk"))
-        .annotate(current_cause=current_verdict_cause())
-        .filter(current_cause=cause)
-    )
+    concluded = current_verdicts().filter(address__ticket=OuterRef("pk"), cause=cause)
     return Q(cause=cause) | (Q(cause="") & Exists(concluded))
 
 
@@ -133,16 +142,6 @@ def time_to_resolution() -> ExpressionWrapper:
 # --- Percentiles ------------------------------------------------------------------------------
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
-
-    def __init__(self, expression, *, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 def percentile(values: list[timedelta], fraction: float) -> timedelta | None:
     """`percentile_cont` in Python: linear interpolation between the closest ranks."""
     if not values:
@@ -173,19 +172,49 @@ def resolution_times(tickets: QuerySet[Ticket]) -> list[ResolutionTime]:
 
 
 def _resolution_times_sql(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
-    duration = time_to_resolution()
-    aggregates = {}
-    for index, (cause, _label) in enumerate(CAUSES):
-        where = cause_q(cause)
-        aggregates[f"n{index}"] = Count("pk", filter=where)
-        aggregates[f"m{index}"] = PercentileCont(duration, fraction=0.5, filter=where)
-        aggregates[f"p{index}"] = PercentileCont(duration, fraction=0.9, filter=where)
-    row = resolved.order_by().aggregate(**aggregates)
-    return [
-        ResolutionTime(cause, label, row[f"n{i}"], row[f"m{i}"], row[f"p{i}"])
-        for i, (cause, label) in enumerate(CAUSES)
-        if row[f"n{i}"]
-    ]
+    # One pass: each resolved ticket becomes a (ticket, cause, time) pair per cause it has
+    # (its resolution cause, else each distinct cause among its addresses' current verdicts,
+    # else "unknown"), and percentile_cont groups the pairs by cause. The visible, resolved
+    # tickets come in as the ORM's own SQL.
+    sql, params = (
+        resolved.order_by()
+        .annotate(took=time_to_resolution())
+        .values_list("pk", "cause", "took")
+        .query.sql_with_params()
+    )
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (AddressVerdict, AffectedAddress, DiagnosticRun)
+    }
+    query = f"""
+        WITH resolved (id, cause, took) AS ({sql}),
+        current_verdict AS (
+            SELECT DISTINCT ON (verdict.address_id) address.ticket_id, verdict.cause
+            FROM {table[AddressVerdict]} verdict
+            JOIN {table[DiagnosticRun]} run ON run.id = verdict.run_id
+            JOIN {table[AffectedAddress]} address ON address.id = verdict.address_id
+            WHERE run.status = %s
+              AND address.ticket_id IN (SELECT id FROM resolved WHERE cause = '')
+            ORDER BY verdict.address_id, run.created_at DESC, run.id DESC
+        ),
+        pairs AS (
+            SELECT id, cause, took FROM resolved WHERE cause <> ''
+            UNION ALL
+            SELECT DISTINCT resolved.id, current_verdict.cause, resolved.took
+            FROM resolved JOIN current_verdict ON current_verdict.ticket_id = resolved.id
+            UNION ALL
+            SELECT id, %s, took FROM resolved
+            WHERE cause = '' AND id NOT IN (SELECT ticket_id FROM current_verdict)
+        )
+        SELECT cause, COUNT(*),
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY took),
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY took)
+        FROM pairs GROUP BY cause
+    """  # noqa: S608 - table names from the models, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*params, RunStatus.DONE, UNKNOWN_CAUSE])
+        rows = {cause: (n, median, p90) for cause, n, median, p90 in cursor.fetchall()}
+    return [ResolutionTime(cause, label, *rows[cause]) for cause, label in CAUSES if cause in rows]
 
 
 def resolution_times_python(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
