@@ -29,7 +29,6 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import TruncWeek
-from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from diagnostics.types import CAUSE_LABELS
@@ -128,10 +127,17 @@ def resolved_at() -> Subquery:
 
 def resolved_q() -> Q:
     """Tickets that ended with a resolution: resolved now, or closed from resolved (a
-    withdrawn ticket is closed without one)."""
-    last_from = Subquery(_status_events().order_by("-created_at", "-pk").values("from_status")[:1])
-    return Q(status=Status.RESOLVED) | (
-        Q(status=Status.CLOSED) & Q(Exact(last_from, Status.RESOLVED))
+    withdrawn ticket is closed without one, so is a resolved one reopened then withdrawn)."""
+    later_move = TicketEvent.objects.filter(
+        ticket=OuterRef("ticket"), created_at__gt=OuterRef("created_at")
+    ).exclude(to_status="")
+    # Closings from resolved that no later status change followed: set-based (an anti-join),
+    # not a look-up of the latest event for every closed ticket.
+    last_closed_from_resolved = TicketEvent.objects.filter(
+        to_status=Status.CLOSED, from_status=Status.RESOLVED
+    ).exclude(Exists(later_move))
+    return Q(status=Status.RESOLVED) | Q(
+        status=Status.CLOSED, pk__in=last_closed_from_resolved.values("ticket_id")
     )
 
 
@@ -175,35 +181,42 @@ def _resolution_times_sql(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
     # One pass: each resolved ticket becomes a (ticket, cause, time) pair per cause it has
     # (its resolution cause, else each distinct cause among its addresses' current verdicts,
     # else "unknown"), and percentile_cont groups the pairs by cause. The visible, resolved
-    # tickets come in as the ORM's own SQL.
+    # tickets come in as the ORM's own SQL; the rest is joins, no look-up per ticket.
     sql, params = (
-        resolved.order_by()
-        .annotate(took=time_to_resolution())
-        .values_list("pk", "cause", "took")
-        .query.sql_with_params()
+        resolved.order_by().values_list("pk", "cause", "created_at").query.sql_with_params()
     )
     table = {
         model: connection.ops.quote_name(model._meta.db_table)
-        for model in (AddressVerdict, AffectedAddress, DiagnosticRun)
+        for model in (AddressVerdict, AffectedAddress, DiagnosticRun, TicketEvent)
     }
     query = f"""
-        WITH resolved (id, cause, took) AS ({sql}),
+        WITH resolved (id, cause, created_at) AS ({sql}),
+        resolution AS (
+            SELECT event.ticket_id, MAX(event.created_at) AS at
+            FROM {table[TicketEvent]} event
+            WHERE event.to_status = %s AND event.ticket_id IN (SELECT id FROM resolved)
+            GROUP BY event.ticket_id
+        ),
+        timed AS (
+            SELECT resolved.id, resolved.cause, resolution.at - resolved.created_at AS took
+            FROM resolved JOIN resolution ON resolution.ticket_id = resolved.id
+        ),
         current_verdict AS (
             SELECT DISTINCT ON (verdict.address_id) address.ticket_id, verdict.cause
             FROM {table[AddressVerdict]} verdict
             JOIN {table[DiagnosticRun]} run ON run.id = verdict.run_id
             JOIN {table[AffectedAddress]} address ON address.id = verdict.address_id
             WHERE run.status = %s
-              AND address.ticket_id IN (SELECT id FROM resolved WHERE cause = '')
+              AND address.ticket_id IN (SELECT id FROM timed WHERE cause = '')
             ORDER BY verdict.address_id, run.created_at DESC, run.id DESC
         ),
         pairs AS (
-            SELECT id, cause, took FROM resolved WHERE cause <> ''
+            SELECT id, cause, took FROM timed WHERE cause <> ''
             UNION ALL
-            SELECT DISTINCT resolved.id, current_verdict.cause, resolved.took
-            FROM resolved JOIN current_verdict ON current_verdict.ticket_id = resolved.id
+            SELECT DISTINCT timed.id, current_verdict.cause, timed.took
+            FROM timed JOIN current_verdict ON current_verdict.ticket_id = timed.id
             UNION ALL
-            SELECT id, %s, took FROM resolved
+            SELECT id, %s, took FROM timed
             WHERE cause = '' AND id NOT IN (SELECT ticket_id FROM current_verdict)
         )
         SELECT cause, COUNT(*),
@@ -212,7 +225,7 @@ def _resolution_times_sql(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
         FROM pairs GROUP BY cause
     """  # noqa: S608 - table names from the models, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, RunStatus.DONE, UNKNOWN_CAUSE])
+        cursor.execute(query, [*params, Status.RESOLVED, RunStatus.DONE, UNKNOWN_CAUSE])
         rows = {cause: (n, median, p90) for cause, n, median, p90 in cursor.fetchall()}
     return [ResolutionTime(cause, label, *rows[cause]) for cause, label in CAUSES if cause in rows]
 
