@@ -15,6 +15,7 @@ from html import unescape
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from tickets.selectors.dashboard import (
     resolution_times,
     resolution_times_python,
     resolved_q,
+    without_jit,
 )
 from tickets.selectors.domains import domain_page
 
@@ -304,6 +306,25 @@ def test_a_state_admin_sees_only_its_own_tickets_on_a_shared_domain(desk, people
     assert desk["foreign"].number in page and "south bounce 550" in page
 
 
+def test_a_bounce_pasted_on_another_states_ticket_stays_with_that_state(people, client):
+    """One person on both states' tickets: the bounce Southport pastes on its ticket stays off
+    Northland's domain page; the one Northland pastes on its own is there."""
+    tickets = {
+        who: file_ticket(people[who], "both@twice.example")
+        for who in ("state_admin", "foreign_admin")
+    }
+    dsn = "Subject: Undelivered\n\n550 5.1.1 <both@twice.example>: {words}\n"
+    for who, words in (("foreign_admin", "pasted by southport"), ("state_admin", "by northland")):
+        services.bounce_analyse(
+            actor=people[who], number=tickets[who].number, raw=dsn.format(words=words).encode()
+        )
+    assert BounceEvent.objects.filter(address="both@twice.example").count() == 2
+    client.force_login(people["state_admin"])
+    page = client.get(reverse("tickets:domain", args=["twice.example"])).content.decode()
+    assert "by northland" in page
+    assert "pasted by southport" not in page
+
+
 def test_a_domain_out_of_reach_is_not_found(desk, people, client):
     client.force_login(people["foreign_admin"])
     for domain in ("nullmx.test", "waiting.example", "nowhere.example"):
@@ -421,3 +442,15 @@ def test_a_resolved_ticket_reopened_and_withdrawn_did_not_end_resolved(people):
     assert ticket.events.filter(to_status=Status.RESOLVED).exists()
     assert not Ticket.objects.filter(resolved_q(), pk=ticket.pk).exists()
     assert TicketEvent.objects.filter(ticket=ticket, to_status=Status.CLOSED).exists()
+
+
+def test_the_dashboards_reads_run_without_postgresqls_jit():
+    """Compiling the dashboard's aggregates cost PostgreSQL more than running them."""
+
+    @without_jit
+    def jit_setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    assert jit_setting() == "off"

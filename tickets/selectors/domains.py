@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat, Lower
 from django.http import Http404
 
 from diagnostics.models import BounceEvent
@@ -32,6 +32,7 @@ from tickets.selectors.dashboard import (
     ResolutionTime,
     resolution_times,
     top_domains,
+    without_jit,
 )
 from tickets.selectors.reach import states_visible_to
 from tickets.selectors.tickets import (
@@ -65,6 +66,7 @@ def _tickets_on(tickets: QuerySet[Ticket], domain: str) -> QuerySet[Ticket]:
     return tickets.filter(Exists(on_domain))
 
 
+@without_jit
 def domain_page(*, user, domain: str) -> DomainPage:
     """A recipient domain as the user may see it; Http404 when it is out of the user's reach."""
     domain = domain.strip().lower().rstrip(".")
@@ -127,16 +129,19 @@ def _bounces(tickets: QuerySet[Ticket], domain: str, *, everything: bool):
     events = BounceEvent.objects.filter(address__iendswith=f"@{domain}")
     if everything:
         return events.order_by("-occurred_at", "-pk")
-    ticket_ids = list(tickets.values_list("pk", flat=True))
-    sources = [upload_source(Ticket(pk=pk)) for pk in ticket_ids]
+    # `upload_source(ticket)` of each of the tickets, as SQL: the prefix, then the id.
+    prefix = upload_source(Ticket(pk=0)).removesuffix("0")
+    pasted_on_them = tickets.annotate(source=Concat(Value(prefix), Cast("pk", CharField()))).values(
+        "source"
+    )
     seen = (
-        AffectedAddress.objects.filter(ticket_id__in=ticket_ids, domain=domain)
+        AffectedAddress.objects.filter(ticket__in=tickets.values("pk"), domain=domain)
         .annotate(lowered=Lower("address"))
         .values("lowered")
     )
     return (
         events.annotate(lowered=Lower("address"))
-        .filter(Q(source__startswith="webhook:") | Q(source__in=sources), lowered__in=seen)
+        .filter(Q(source__startswith="webhook:") | Q(source__in=pasted_on_them), lowered__in=seen)
         .order_by("-occurred_at", "-pk")
     )
 
@@ -165,6 +170,7 @@ class StatePage:
     resolution: list[ResolutionTime]
 
 
+@without_jit
 def state_page(*, user, state_id: int) -> StatePage:
     """A state as the user may see it; Http404 for a state out of the user's reach."""
     state = states_visible_to(user).filter(pk=state_id).first()
