@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnostics.models import BounceEvent
-from tests.factories import file_ticket, move
+from tests.factories import UserFactory, file_ticket, move
 from tests.tickets.test_workflow import record_findings
 from tickets import services
 from tickets.models import MailDomain, Status, Ticket, TicketEvent
@@ -454,3 +454,12 @@ def test_the_dashboards_reads_run_without_postgresqls_jit():
             return cursor.fetchone()[0]
 
     assert jit_setting() == "off"
+
+
+def test_a_user_without_a_role_gets_an_empty_dashboard(desk, client):
+    nobody = UserFactory(username="nobody")
+    assert dashboard_for(nobody).resolution == [] and dashboard_for(nobody).open_total == 0
+    client.force_login(nobody)
+    page = client.get(reverse("tickets:dashboard")).content.decode()
+    assert "No tickets are within your reach." in page
+    assert desk["new"].number not in page and "shared.example" not in page

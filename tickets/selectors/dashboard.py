@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import (
     Count,
@@ -208,9 +209,12 @@ def _resolution_times_sql(resolved: QuerySet[Ticket]) -> list[ResolutionTime]:
     # (its resolution cause, else each distinct cause among its addresses' current verdicts,
     # else "unknown"), and percentile_cont groups the pairs by cause. The visible, resolved
     # tickets come in as the ORM's own SQL; the rest is joins, no look-up per ticket.
-    sql, params = (
-        resolved.order_by().values_list("pk", "cause", "created_at").query.sql_with_params()
-    )
+    try:
+        sql, params = (
+            resolved.order_by().values_list("pk", "cause", "created_at").query.sql_with_params()
+        )
+    except EmptyResultSet:  # nobody's tickets: a reader without a role
+        return []
     table = {
         model: connection.ops.quote_name(model._meta.db_table)
         for model in (AddressVerdict, AffectedAddress, DiagnosticRun, TicketEvent)
