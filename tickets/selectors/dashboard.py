@@ -64,7 +64,6 @@ CAUSES: list[tuple[str, str]] = [
     (VerdictCause.INCONCLUSIVE.value, CAUSE_LABELS[VerdictCause.INCONCLUSIVE]),
     (UNKNOWN_CAUSE, "No cause recorded"),
 ]
-CAUSE_NAMES = dict(CAUSES)
 
 
 def current_verdict_cause() -> Subquery:
@@ -312,6 +311,13 @@ class CauseWeeks:
 
 
 @dataclass(frozen=True)
+class RepeatOffender:
+    domain: str
+    since: datetime | None
+    recurrences: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     open_by_status: list[Figure]
     open_by_side: list[Figure]
@@ -324,13 +330,6 @@ class Dashboard:
     top_states: list[Figure]
     repeat_offenders: list[RepeatOffender]
     late_after_days: int
-
-
-@dataclass(frozen=True)
-class RepeatOffender:
-    domain: str
-    since: datetime | None
-    recurrences: int
 
 
 WEEKS = 12
