@@ -32,3 +32,31 @@ class TokenConverter:
 
 register_converter(TicketNumberConverter, "ticket")
 register_converter(TokenConverter, "token")
+
+
+class DomainConverter:
+    """A recipient domain as addresses store it (ASCII, IDNs as A-labels), at most 253 long."""
+
+    regex = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+
+    def to_python(self, value: str) -> str:
+        return value.lower()
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class RowIdConverter:
+    """A row id short enough for any integer column."""
+
+    regex = r"[1-9][0-9]{0,11}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(DomainConverter, "domain")
+register_converter(RowIdConverter, "row_id")

@@ -301,4 +301,7 @@ def route_values(world: World, kind: str = "own") -> dict[str, str]:
         "url": "nothing-here/",
         "inbound_id": "1",  # a received message (the moderation page); none in the world
         "filter_id": "1",
+        # The dashboard's domain and state pages (tickets/views/dashboard.py).
+        "domain": world.addresses[kind].domain,
+        "state_id": str(world.tickets[kind].state_id),
     }

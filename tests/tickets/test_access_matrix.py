@@ -355,6 +355,33 @@ SITE_ROWS = [
         {"POST": {"national": 302, "*": 404}},
         kwargs=lambda w: {"filter_id": national_saved_filter(w)},
     ),
+    # The dashboard counts what each role sees; a domain or a state out of reach is not found.
+    SiteRow("tickets:dashboard", READ),
+    SiteRow(
+        "tickets:domain",
+        {m: {"state_admin": 200, "national": 200, "*": 404} for m in READ},
+        kwargs=lambda w: {"domain": w.addresses["own"].domain},
+    ),
+    SiteRow(
+        "tickets:domain",
+        {m: {"state_admin": 200, "national": 200, "liaison": 200, "*": 404} for m in READ},
+        kwargs=lambda w: {"domain": w.addresses["with_vendor"].domain},
+    ),
+    SiteRow(
+        "tickets:domain",
+        {m: {"other_state_admin": 200, "national": 200, "*": 404} for m in READ},
+        kwargs=lambda w: {"domain": w.addresses["foreign"].domain},
+    ),
+    SiteRow(
+        "tickets:state",
+        {m: {"state_admin": 200, "national": 200, "liaison": 200, "*": 404} for m in READ},
+        kwargs=lambda w: {"state_id": w.states["north"].pk},
+    ),
+    SiteRow(
+        "tickets:state",
+        {m: {"other_state_admin": 200, "national": 200, "*": 404} for m in READ},
+        kwargs=lambda w: {"state_id": w.states["south"].pk},
+    ),
     SiteRow("api-root", API_READ),
     SiteRow("api-schema", API_READ, public=True),
     SiteRow("api-docs", READ, public=True),

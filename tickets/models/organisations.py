@@ -40,6 +40,9 @@ class MailDomain(models.Model):
     repeat_offender = models.BooleanField(
         default=False, help_text="Its servers hard-bounced our mail again after a reactivation."
     )
+    repeat_offender_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the recurrence watch first marked it."
+    )
 
     class Meta:
         ordering = ["domain"]

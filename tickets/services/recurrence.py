@@ -123,7 +123,9 @@ def recurrence_handle_locked(
         domain=address.domain, defaults={"organisation": ticket.state}
     )
     if not domain.repeat_offender:
-        MailDomain.objects.filter(pk=domain.pk).update(repeat_offender=True)
+        MailDomain.objects.filter(pk=domain.pk).update(
+            repeat_offender=True, repeat_offender_since=now
+        )
     text = (
         f"{address.address} was reactivated on {address.reactivated_at:%Y-%m-%d} and the "
         f"problem is back: {why}. {address.domain} is now marked a repeat offender."

@@ -9,6 +9,7 @@ from tickets.views.address_actions import (
     probe_send,
     vendor_calls_poll,
 )
+from tickets.views.dashboard import dashboard, domain_detail, state_detail
 from tickets.views.desk import (
     saved_filter_delete,
     saved_filter_save,
@@ -48,10 +49,13 @@ __all__ = [
     "notification_settings",
     "moderation",
     "moderation_message",
+    "dashboard",
+    "domain_detail",
     "probe_landing",
     "probe_send",
     "queue",
     "sender_health",
+    "state_detail",
     "ticket_add_addresses",
     "ticket_comment",
     "ticket_detail",
