@@ -11,7 +11,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets.services import diagnosis, mail, timers, vendor
+from tickets.services import audit, diagnosis, mail, timers, vendor
 
 SMTP_RETRY = {
     "autoretry_for": (SMTPException, OSError),
@@ -98,3 +98,55 @@ def events_resend_unnotified() -> int:
 @shared_task(name="tickets.recurrences_watch")
 def recurrences_watch() -> int:
     return timers.recurrences_watch()
+
+
+# -- Suppression audit (tickets.services.audit) ---------------------------------------------
+
+AUDIT_IMPORT_RETRIES = 20
+
+
+@shared_task(
+    name="tickets.audit_import",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=AUDIT_IMPORT_RETRIES,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def audit_import(self, audit_id: int) -> str | None:
+    """Read the vendor's list; a rate limit retries after Retry-After, from the same page."""
+    try:
+        found = audit.audit_import(audit_id=audit_id)
+    except audit.AuditRetry as retry:
+        backoff = min(2 ** (self.request.retries + 1), 300)
+        raise self.retry(countdown=retry.countdown or backoff) from retry
+    return found.status if found else None
+
+
+# acks_late: a chunk whose worker process dies is requeued; a SIGKILLed worker's chunk is sent
+# again by the sweeper once its heartbeat is older than AUDIT_CHUNK_LEASE.
+@shared_task(
+    name="tickets.audit_chunk_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def audit_chunk_run(self, chunk_id: int) -> str | None:
+    return audit.audit_chunk_run(chunk_id=chunk_id, worker=self.request.hostname or "")
+
+
+@shared_task(name="tickets.audit_chunks_sweep")
+def audit_chunks_sweep() -> dict[str, int]:
+    return audit.audit_chunks_sweep()
+
+
+@shared_task(name="tickets.audits_monthly")
+def audits_monthly() -> int | None:
+    started = audit.audits_monthly()
+    return started.pk if started else None

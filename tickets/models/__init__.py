@@ -3,6 +3,14 @@
 Models hold data and constraints only; every change goes through `tickets.services`.
 """
 
+from tickets.models.audits import (
+    AuditChunk,
+    AuditEntry,
+    AuditStateTicket,
+    AuditStatus,
+    ChunkStatus,
+    SuppressionAudit,
+)
 from tickets.models.diagnosis import (
     ACTIVE_RUN_STATUSES,
     AddressVerdict,
@@ -35,6 +43,12 @@ from tickets.models.tickets import (
 )
 
 __all__ = [
+    "AuditChunk",
+    "AuditEntry",
+    "AuditStateTicket",
+    "AuditStatus",
+    "ChunkStatus",
+    "SuppressionAudit",
     "ACTIVE_RUN_STATUSES",
     "AddressStatus",
     "AddressVerdict",
