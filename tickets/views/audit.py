@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets.roles import Role, role_of
 from tickets.selectors import audit as audit_selectors
@@ -23,8 +23,12 @@ def _national_only(request: HttpRequest) -> None:
         raise PermissionDenied("Suppression audits are for national office staff.")
 
 
+# Larger ids than a database integer holds name nothing (and must not reach the database).
+_MAX_ID = 2**31 - 1
+
+
 def _audit(audit_id: int):
-    audit = audit_selectors.audit_get(audit_id=audit_id)
+    audit = audit_selectors.audit_get(audit_id=audit_id) if audit_id <= _MAX_ID else None
     if audit is None:
         raise Http404("No such audit.")
     return audit
@@ -59,7 +63,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def audit_detail(request: HttpRequest, audit_id: int) -> HttpResponse:
     """The report; while the audit runs, its progress (polled by htmx)."""
     _national_only(request)
@@ -95,7 +99,7 @@ class _Echo:
 
 
 @login_required
-@require_GET
+@require_safe
 def audit_export(request: HttpRequest, audit_id: int) -> StreamingHttpResponse:
     """Every address of the audit as CSV (formula-safe cells), streamed."""
     _national_only(request)
@@ -115,6 +119,8 @@ def audit_state_ticket(request: HttpRequest, audit_id: int, state_id: int) -> Ht
     """One click: a ticket for this state with the audit's addresses of that state."""
     _national_only(request)
     _audit(audit_id)
+    if state_id > _MAX_ID:
+        raise Http404("No such state.")
     try:
         tickets = audit_services.audit_state_ticket(
             actor=request.user, audit_id=audit_id, state_id=state_id
