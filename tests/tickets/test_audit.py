@@ -123,6 +123,39 @@ def test_csv_with_bad_rows_keeps_the_good_ones_and_names_each_bad_line(people, d
     assert [p["line"] for p in audit.import_problems] == [3, 4, 5]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Jane.Doe@Example.COM",
+        "=1+1@ok.test",
+        "a..b@x.example",
+        ".a@x.example",
+        "a@-x.example",
+        "a@x_y.example",
+        "x@localhost",
+        "x@a.local",
+        "a@xn--bcher-kva.example",
+        "ü@x.example",
+        "a" * 65 + "@x.example",
+        "a@" + "b" * 64 + ".example",
+    ],
+)
+def test_plain_addresses_are_read_as_the_validator_reads_them(raw):
+    from email_validator import EmailNotValidError
+
+    from tickets.addresses import normalize_address
+
+    try:
+        expected = normalize_address(raw).address
+    except EmailNotValidError:
+        expected = None
+    try:
+        got = audit_services._normalized(raw)
+    except EmailNotValidError:
+        got = None
+    assert got == expected
+
+
 def test_a_file_with_no_address_is_refused_and_nothing_is_stored(people):
     with pytest.raises(WorkflowError, match="No address could be read"):
         audit_services.audit_start(actor=people["national"], upload=b"name\nJane\nBob\n")
