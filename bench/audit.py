@@ -214,6 +214,8 @@ def main() -> None:
     print(f"  wall time (upload → done){finished - started:8.2f} s")
     for n, mb in enumerate(rss):
         print(f"  worker {n} peak RSS        {mb:8.1f} MB")
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"  load average at the end  {' '.join(load)} (other work on this machine slows it)")
     SuppressionAudit.objects.filter(pk=audit.pk).delete()  # keep the bench database small
 
 

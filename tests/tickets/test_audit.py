@@ -387,3 +387,19 @@ def test_starting_from_an_upload_on_the_page(client, people, domains):
     assert progress.status_code == 200 and b"0 of 6 addresses checked" in progress.content
     bad = client.post(reverse("tickets:audits"), {"source": "csv"})
     assert bad.status_code == 400 and b"Choose the CSV export" in bad.content
+
+
+def test_queued_chunks_are_sent_again_only_when_their_audit_stopped_moving(people, domains):
+    audit = audit_services.audit_start(actor=people["national"], upload=EXPORT.encode())
+    long_ago = timezone.now() - timedelta(hours=1)
+    AuditChunk.objects.filter(audit=audit).update(queued_at=long_ago)
+    # Other chunks were stored a moment ago: these wait their turn in a moving queue.
+    SuppressionAudit.objects.filter(pk=audit.pk).update(heartbeat_at=timezone.now())
+
+    assert audit_services.audit_chunks_sweep(lease=timedelta(seconds=90))["chunks"] == 0
+
+    SuppressionAudit.objects.filter(pk=audit.pk).update(heartbeat_at=long_ago)
+    swept = audit_services.audit_chunks_sweep(lease=timedelta(seconds=90))
+    assert swept["chunks"] == AuditChunk.objects.filter(audit=audit).count()
+    audit.refresh_from_db()
+    assert audit.status == AuditStatus.DONE  # sent again, and done in the in-process mode

@@ -666,8 +666,9 @@ def dns_slots(n: int, *, holder: str) -> Iterator[None]:
 
 def audit_chunks_sweep(*, now: datetime | None = None, lease: timedelta | None = None) -> dict:
     """Send again the chunks no worker is doing: running with a stale heartbeat (the worker
-    died), or queued for longer than the lease (the broker lost or never got the message);
-    and the imports whose heartbeat stopped. Safe to run at any time and twice.
+    died), or queued while their audit stored nothing for a lease (the broker lost or never
+    got the messages); and the imports whose heartbeat stopped. Safe to run at any time and
+    twice: a chunk sent twice is stored once (`attempts`).
     """
     now = now or timezone.now()
     lease = lease or _lease()
@@ -677,8 +678,13 @@ def audit_chunks_sweep(*, now: datetime | None = None, lease: timedelta | None =
         heartbeat_at__lt=now - lease,
         audit__status=AuditStatus.RUNNING,
     )
+    # A queued chunk may just be waiting its turn behind hundreds of others: it is sent again
+    # only when its whole audit has stored nothing for a lease (the queue is not moving).
     queued = AuditChunk.objects.filter(
-        status=ChunkStatus.QUEUED, queued_at__lt=now - lease, audit__status=AuditStatus.RUNNING
+        status=ChunkStatus.QUEUED,
+        queued_at__lt=now - lease,
+        audit__status=AuditStatus.RUNNING,
+        audit__heartbeat_at__lt=now - lease,
     )
     for chunk in [*running, *queued]:
         if chunk.status == ChunkStatus.RUNNING:
