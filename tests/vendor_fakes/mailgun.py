@@ -36,7 +36,8 @@ class FakeMailgun(FakeVendor):
         self.api_key = api_key
         self.domain = domain
         self.lists: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.NOT_FOUND}
-        self.lists["unsubscribes"] = {}
+        # Read only as a whole list (the adapter's audit pager), never per address.
+        self.unsubscribes: dict[str, dict[str, Any]] = {}
 
     def add_bounce(
         self,
@@ -60,7 +61,7 @@ class FakeMailgun(FakeVendor):
         }
 
     def add_unsubscribe(self, address: str, *, at: datetime | None = None) -> None:
-        self.lists["unsubscribes"][address.casefold()] = {
+        self.unsubscribes[address.casefold()] = {
             "address": address,
             "tags": ["*"],
             "created_at": format_datetime(at or _days_ago(4), usegmt=True).replace("GMT", "UTC"),
@@ -83,14 +84,14 @@ class FakeMailgun(FakeVendor):
         parts = request.path.strip("/").split("/")
         if request.method == "GET" and len(parts) == 3 and parts[0] == "v3":
             return self._whole_list(request, parts[1], parts[2])
-        if len(parts) != 4 or parts[0] != "v3" or parts[2] not in self.lists:
+        if len(parts) != 4 or parts[0] != "v3" or parts[2] not in self.NOT_FOUND:
             return 404, {"Content-Type": "text/html"}, b"<html>404 page not found</html>"
         if parts[1] != self.domain:
             return _json(404, {"message": f"Domain not found: {parts[1]}"})
         entries = self.lists[parts[2]]
         key = parts[3].casefold()
         if key not in entries:
-            return _json(404, {"message": self.NOT_FOUND.get(parts[2], "Not found")})
+            return _json(404, {"message": self.NOT_FOUND[parts[2]]})
         if request.method == "GET":
             return _json(200, entries[key])
         if request.method == "DELETE":
@@ -103,7 +104,8 @@ class FakeMailgun(FakeVendor):
 
     def _whole_list(self, request: ReceivedRequest, domain: str, name: str) -> Response:
         """`GET /v3/{domain}/{list}?limit=`: a page, and `paging.next` (by address) after it."""
-        if name not in self.lists:
+        lists = {**self.lists, "unsubscribes": self.unsubscribes}
+        if name not in lists:
             return 404, {"Content-Type": "text/html"}, b"<html>404 page not found</html>"
         if domain != self.domain:
             return _json(404, {"message": f"Domain not found: {domain}"})
@@ -111,7 +113,7 @@ class FakeMailgun(FakeVendor):
         if not 1 <= limit <= 1000:
             return _json(400, {"message": "limit must be 1 to 1000"})
         after = (request.param("address") or "") if request.param("page") == "next" else ""
-        ordered = sorted(self.lists[name].values(), key=lambda e: e["address"].casefold())
+        ordered = sorted(lists[name].values(), key=lambda e: e["address"].casefold())
         page = [e for e in ordered if e["address"].casefold() > after.casefold()][:limit]
         last = page[-1]["address"] if page else after
         base = f"{self.url}/v3/{domain}/{name}"
