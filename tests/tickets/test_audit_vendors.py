@@ -218,6 +218,9 @@ def test_import_meets_a_429_mid_way_and_resumes_from_the_same_page(postmark, peo
     assert audit.status == AuditStatus.RUNNING
     entries = list(AuditEntry.objects.filter(audit=audit).values_list("address", flat=True))
     assert sorted(entries) == sorted(addresses)  # every address, once
+    first = AuditEntry.objects.get(audit=audit, address="user0@ok.test")
+    assert first.suppressed_at == start and first.kind == "bounce"
+    assert first.vendor_reason == "hard bounce (origin: Recipient)"
     # The resumed read asked again only the range the 429 answered, never those stored.
     resumed = postmark.received("GET")[asked_before:]
     ranges_before = {

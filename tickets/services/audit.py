@@ -224,26 +224,72 @@ def _normalized(raw: str) -> str:
 
 
 def _entries_add(audit: SuppressionAudit, listings: Iterable[SuppressionListing]) -> int:
-    """Insert the listings as entries (an address already there is skipped); caller's txn."""
-    batch: dict[str, AuditEntry] = {}
+    """Insert the listings as entries (an address already there is skipped); caller's txn.
+
+    On PostgreSQL through COPY into a temporary table and one INSERT … ON CONFLICT DO NOTHING:
+    building a model instance and a parameter per cell cost about 0.3 ms an address.
+    """
+    rows: dict[str, tuple] = {}
     for listing in listings:
         address = listing.address.strip()
         if "@" not in address:
             continue
         key = address.casefold()
-        if key in batch:
+        if key in rows:
             continue
-        batch[key] = AuditEntry(
-            audit=audit,
-            address=address[:320],
-            domain=address.rsplit("@", 1)[1].lower()[:253],
-            list_name=listing.list_name[:64],
-            kind=listing.kind[:16],
-            vendor_reason=listing.reason,
-            suppressed_at=listing.suppressed_at,
+        rows[key] = (
+            address[:320],
+            address.rsplit("@", 1)[1].lower()[:253],
+            listing.list_name[:64],
+            listing.kind[:16],
+            listing.reason,
+            listing.suppressed_at,
         )
-    AuditEntry.objects.bulk_create(batch.values(), batch_size=IMPORT_BATCH, ignore_conflicts=True)
-    return len(batch)
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        AuditEntry.objects.bulk_create(
+            (
+                AuditEntry(
+                    audit=audit,
+                    address=address,
+                    domain=domain,
+                    list_name=list_name,
+                    kind=kind,
+                    vendor_reason=reason,
+                    suppressed_at=at,
+                )
+                for address, domain, list_name, kind, reason, at in rows.values()
+            ),
+            batch_size=IMPORT_BATCH,
+            ignore_conflicts=True,
+        )
+        return len(rows)
+    data = io.StringIO()
+    writer = csv.writer(data, quoting=csv.QUOTE_ALL)
+    for address, domain, list_name, kind, reason, at in rows.values():
+        writer.writerow([address, domain, list_name, kind, reason, at.isoformat() if at else ""])
+    data.seek(0)
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS audit_import (address text, domain text, "
+            "list_name text, kind text, vendor_reason text, suppressed_at timestamptz) "
+            "ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE audit_import")
+        cursor.cursor.copy_expert(
+            "COPY audit_import FROM STDIN WITH (FORMAT csv, FORCE_NULL (suppressed_at))", data
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (audit_id, address, domain, list_name, kind, "  # noqa: S608
+            "vendor_reason, suppressed_at, cause, confidence, owner, next_step, gateway, "
+            "mx_outcome) SELECT %s, address, domain, list_name, kind, vendor_reason, "
+            "suppressed_at, '', '', '', '', '', '' FROM audit_import "
+            "ON CONFLICT (audit_id, address) DO NOTHING",
+            [audit.pk],
+        )
+    return len(rows)
 
 
 # -- reading the vendor's list ---------------------------------------------------------------
@@ -344,8 +390,7 @@ def _plan(audit: SuppressionAudit) -> None:
         state = state_for_domain(domain, known)
         if state is not None:
             by_state.setdefault(state, []).append(domain)
-    for state, domains in by_state.items():
-        AuditEntry.objects.filter(audit=audit, domain__in=domains).update(state_id=state)
+    _assign_by_domain(audit, "state_id", by_state)
 
     limit = settings.AUDIT_CHUNK_ADDRESSES
     groups: list[tuple[list[str], int]] = []
@@ -363,8 +408,7 @@ def _plan(audit: SuppressionAudit) -> None:
         AuditChunk(audit=audit, number=i, domains=domains, size=n)
         for i, (domains, n) in enumerate(groups, start=1)
     )
-    for chunk in chunks:
-        AuditEntry.objects.filter(audit=audit, domain__in=chunk.domains).update(chunk=chunk)
+    _assign_by_domain(audit, "chunk_id", {chunk.pk: chunk.domains for chunk in chunks})
     now = timezone.now()
     audit.total_addresses = sum(n for _, n in sizes)
     audit.total_chunks = len(chunks)
@@ -389,6 +433,30 @@ def _plan(audit: SuppressionAudit) -> None:
     )
     for chunk in chunks:
         queue_task_on_commit("tickets.audit_chunk_run", chunk.pk)
+
+
+def _assign_by_domain(audit: SuppressionAudit, column: str, groups: dict[int, list[str]]) -> None:
+    """Set `column` of the audit's entries to each group's id, by domain (caller's txn).
+
+    On PostgreSQL one `UPDATE … FROM (VALUES (domain, id), …)` per thousand domains; elsewhere
+    one UPDATE per group.
+    """
+    if connection.vendor != "postgresql":
+        for value, domains in groups.items():
+            AuditEntry.objects.filter(audit=audit, domain__in=domains).update(**{column: value})
+        return
+    pairs = [(domain, value) for value, domains in groups.items() for domain in domains]
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 1000):
+            batch = pairs[start : start + 1000]
+            values = ", ".join(["(%s, %s::bigint)"] * len(batch))
+            cursor.execute(
+                f"UPDATE {table} AS e SET {column} = v.value "  # noqa: S608 - names are ours
+                f"FROM (VALUES {values}) AS v(domain, value) "
+                "WHERE e.audit_id = %s AND e.domain = v.domain",
+                [item for pair in batch for item in pair] + [audit.pk],
+            )
 
 
 # -- a worker's chunk ------------------------------------------------------------------------
