@@ -211,6 +211,10 @@ def main() -> None:
         f"DNS slots {timings.get('slot_wait_sum', 0):.1f} s, storing "
         f"{timings.get('store_sum', 0):.1f} s"
     )
+    print(
+        f"    CPU of the workers     {timings.get('cpu_sum', 0):.1f} s while their checks ran "
+        f"(a 2-CPU machine does at most 2 CPU-seconds a second)"
+    )
     print(f"  wall time (upload → done){finished - started:8.2f} s")
     for n, mb in enumerate(rss):
         print(f"  worker {n} peak RSS        {mb:8.1f} MB")

@@ -495,6 +495,7 @@ def audit_chunk_run(*, chunk_id: int, worker: str = "") -> str | None:
     started = time.perf_counter()
     with _chunk_heartbeat(chunk.pk, attempt), dns_slots(threads, holder=f"chunk-{chunk.pk}"):
         waited = time.perf_counter() - started
+        cpu = time.process_time()
         report = run_checks(
             [address for _, address in entries],
             resolver=resolver_from_settings(),
@@ -504,12 +505,13 @@ def audit_chunk_run(*, chunk_id: int, worker: str = "") -> str | None:
             max_workers=threads,
         )
     diagnosed = time.perf_counter() - started - waited
+    cpu = time.process_time() - cpu  # the worker process's CPU time while its checks ran
     done = _store(
         chunk=chunk,
         attempt=attempt,
         entries=entries,
         report=report,
-        spent={"diagnose_sum": diagnosed, "slot_wait_sum": waited},
+        spent={"diagnose_sum": diagnosed, "slot_wait_sum": waited, "cpu_sum": cpu},
     )
     return ChunkStatus.DONE if done is not None else None
 
@@ -525,9 +527,10 @@ def _store(
 ):
     """Write the chunk's verdicts if this claim still holds it; finish the audit when last.
 
-    Takes the audit's row lock first, so the last two chunks cannot both miss finishing it.
+    Takes the audit's row lock after writing the entries (held briefly), and only then asks
+    whether any chunk is left: of the last two chunks, the second to take the lock sees the
+    first one's commit, so they cannot both miss finishing the audit.
     """
-    audit = SuppressionAudit.objects.select_for_update().get(pk=chunk.audit_id)
     held = AuditChunk.objects.filter(
         pk=chunk.pk, attempts=attempt, status=ChunkStatus.RUNNING
     ).update(status=ChunkStatus.DONE, finished_at=timezone.now())
@@ -557,6 +560,7 @@ def _store(
             )
         )
     _entries_update(updated)
+    audit = SuppressionAudit.objects.select_for_update().get(pk=chunk.audit_id)
     audit.heartbeat_at = now
     stored = (timezone.now() - now).total_seconds()
     for phase, seconds in {**(spent or {}), "store_sum": stored}.items():
