@@ -159,8 +159,24 @@ class SuppressionAdapter(Protocol):
         """Bounces, complaints and deliveries for `address` from `since` on, oldest first."""
         ...
 
+
+@runtime_checkable
+class SuppressionLister(Protocol):
+    """An adapter that can also read the vendor's whole suppression list (a suppression audit).
+
+    Every adapter here is one (ManualAdapter lists the findings recorded by hand); it is a
+    protocol of its own so that an adapter answering only the three questions above, such as
+    a test's stand-in, still is a SuppressionAdapter.
+    """
+
+    name: str
+
     def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
-        """The whole suppression list, page by page, from `cursor` (the start when None)."""
+        """The whole suppression list, page by page, from `cursor` (the start when None).
+
+        Each page carries the cursor to go on after it; raises AdapterError (a rate limit is
+        transient, with the vendor's `retry_after`) part-way, pages already given stay valid.
+        """
         ...
 
 

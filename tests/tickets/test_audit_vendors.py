@@ -166,6 +166,20 @@ def test_a_rate_limit_mid_list_is_a_transient_error_with_the_vendors_wait(
     assert sorted([e.address for e in first.entries] + rest) == [f"m{n}@ok.test" for n in range(6)]
 
 
+def test_every_adapter_lists_and_still_meets_the_adapter_interface(sendgrid_fake):
+    from diagnostics.vendors.base import ManualAdapter, SuppressionAdapter, SuppressionLister
+
+    for adapter in (
+        ManualAdapter({}),
+        PostmarkAdapter(server_token="t"),
+        SesAdapter(region="us-east-1"),
+        SendGridAdapter(api_key="k"),
+        MailgunAdapter(api_key="k", domain="d"),
+    ):
+        assert isinstance(adapter, SuppressionAdapter)
+        assert isinstance(adapter, SuppressionLister)
+
+
 def test_a_refused_key_is_not_transient(sendgrid_fake):
     adapter = SendGridAdapter(api_key="SG.wrong", api_url=sendgrid_fake.url)
     with pytest.raises(AdapterError) as raised:

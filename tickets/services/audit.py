@@ -41,7 +41,7 @@ from diagnostics.resolver import resolver_from_settings
 from diagnostics.runner import run_checks
 from diagnostics.sender import SenderConfig
 from diagnostics.vendors import adapter_from_settings
-from diagnostics.vendors.base import AdapterError, SuppressionAdapter, SuppressionListing
+from diagnostics.vendors.base import AdapterError, SuppressionLister, SuppressionListing
 from tickets.addresses import ParsedAddress, normalize_address
 from tickets.models import (
     AuditChunk,
@@ -296,7 +296,7 @@ def _entries_add(audit: SuppressionAudit, listings: Iterable[SuppressionListing]
 
 
 def audit_import(
-    *, audit_id: int, adapter: SuppressionAdapter | None = None
+    *, audit_id: int, adapter: SuppressionLister | None = None
 ) -> SuppressionAudit | None:
     """Read the vendor's list from where the last page left off, then plan the chunks.
 
