@@ -182,12 +182,12 @@ def slow_dns(settings):
         yield server
 
 
-def assert_every_address_once(audit: SuppressionAudit) -> None:
+def assert_every_address_once(audit: SuppressionAudit, expected: int = DOMAINS * PER_DOMAIN):
     entries = list(
         AuditEntry.objects.filter(audit=audit).values_list("address", "cause", "checked_at")
     )
     addresses = [a for a, _, _ in entries]
-    assert len(addresses) == DOMAINS * PER_DOMAIN == len(set(addresses))
+    assert len(addresses) == expected == len(set(addresses)) == audit.total_addresses
     assert all(cause and checked for _, cause, checked in entries)
     assert {cause for _, cause, _ in entries} == {"none_found"}
 
@@ -255,3 +255,42 @@ def test_a_worker_killed_mid_audit_does_not_stop_it(national, slow_dns):
     assert victim.status == ChunkStatus.DONE
     assert victim.attempts >= 2 and victim.claimed_by == "b@audit-test"
     assert_every_address_once(audit)
+
+
+def test_the_vendors_list_is_read_by_a_worker_through_a_rate_limit(
+    national, slow_dns, settings, postmark_fake
+):
+    from datetime import UTC, datetime
+
+    from tests.vendor_fakes import POSTMARK_TOKEN
+
+    # More suppressions than one dump answer holds (500): the worker reads date ranges.
+    per_domain = 25
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    addresses = [f"user{n}@d{d}.bench.test" for d in range(DOMAINS) for n in range(per_domain)]
+    for i, address in enumerate(addresses):
+        postmark_fake.add_hard_bounce(address, at=start + timedelta(hours=i * 12))
+    postmark_fake.retry_after = 1
+    postmark_fake.rate_limit_on = {3}  # part-way through the ranges
+    vendor = {
+        "MAIL_VENDOR": "postmark",
+        "POSTMARK_API_URL": postmark_fake.url,
+        "POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN,
+    }
+    for name, value in vendor.items():
+        setattr(settings, name, value)
+    with two_workers(worker_env(slow_dns.nameserver, **vendor)):
+        audit = audit_services.audit_start(actor=national)
+        wait_for(
+            lambda: SuppressionAudit.objects.get(pk=audit.pk).status == AuditStatus.DONE,
+            what="the audit of the vendor's list to finish",
+        )
+
+    audit.refresh_from_db()
+    assert audit.source == "postmark"
+    assert_every_address_once(audit, expected=len(addresses))
+    dumps = [r for r in postmark_fake.received("GET") if r.path.endswith("/dump")]
+    ranges = [(r.param("fromdate"), r.param("todate")) for r in dumps]
+    # The range the 429 answered was asked again after the vendor's wait; no other twice.
+    assert len(ranges) - len(set(ranges)) == 1
+    assert ranges[2] in ranges[3:]
