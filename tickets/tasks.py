@@ -11,6 +11,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from tickets.models import AuditStatus
 from tickets.services import audit, diagnosis, mail, timers, vendor
 
 SMTP_RETRY = {
@@ -119,6 +120,9 @@ def audit_import(self, audit_id: int) -> str | None:
     try:
         found = audit.audit_import(audit_id=audit_id)
     except audit.AuditRetry as retry:
+        if self.request.retries >= AUDIT_IMPORT_RETRIES:
+            audit.audit_import_give_up(audit_id=audit_id, reason=str(retry))
+            return AuditStatus.FAILED
         backoff = min(2 ** (self.request.retries + 1), 300)
         raise self.retry(countdown=retry.countdown or backoff) from retry
     return found.status if found else None

@@ -264,3 +264,19 @@ def test_a_second_click_while_an_audit_reads_returns_it(postmark, people):
     second = audit_services.audit_start(actor=people["national"])
     assert first.pk == second.pk
     assert SuppressionAudit.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_the_vendor_keeps_refusing_fails_once_the_retries_are_spent(postmark, people):
+    from tickets.tasks import AUDIT_IMPORT_RETRIES, audit_import
+
+    postmark.add_hard_bounce("a@ok.test")
+    postmark.mode = "rate_limited"
+    audit = audit_services.audit_start(actor=people["national"])
+
+    result = audit_import.apply(args=[audit.pk], retries=AUDIT_IMPORT_RETRIES)
+
+    assert result.get() == "failed"
+    audit.refresh_from_db()
+    assert audit.status == AuditStatus.FAILED
+    assert "kept asking us to wait" in audit.error and "rate limited by Postmark" in audit.error

@@ -340,6 +340,13 @@ def audit_import(
     return locked
 
 
+def audit_import_give_up(*, audit_id: int, reason: str) -> None:
+    """Fail an import the vendor kept refusing for a while (the task's retries are spent)."""
+    audit = SuppressionAudit.objects.filter(pk=audit_id).first()
+    if audit is not None:
+        _fail(audit, f"The vendor kept asking us to wait; try again later. Last answer: {reason}")
+
+
 def _fail(audit: SuppressionAudit, message: str) -> None:
     SuppressionAudit.objects.filter(pk=audit.pk, status__in=[AuditStatus.IMPORTING]).update(
         status=AuditStatus.FAILED, error=message[:2000], finished_at=timezone.now()
