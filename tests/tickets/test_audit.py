@@ -225,6 +225,9 @@ def test_the_rerun_shows_new_gone_and_changed_since_the_previous_audit(people, d
 
     diff = audit_selectors.audit_diff(second)
 
+    assert second.changes["previous"] == first.pk  # worked out once, as the audit finished
+    assert second.changes["totals"] == {"new": 1, "gone": 1, "changed": 1}
+    assert audit_selectors.audit_diff(second, use_stored=False) == diff
     assert diff.previous == first
     assert diff.new == ["new@ok.test"]
     assert diff.gone == ["left@ok.test"]

@@ -48,6 +48,9 @@ class SuppressionAudit(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)  # diagnosis began
     finished_at = models.DateTimeField(null=True, blank=True)
+    # What changed since the previous finished audit, worked out once when this one finished:
+    # {"previous": id, "totals": {...}, "new": [...], "gone": [...], "changed": [[a, was, now]]}.
+    changes = models.JSONField(default=dict, blank=True)
     # Seconds spent per phase ("import", "plan", "diagnose", "store"), for the report and bench.
     timings = models.JSONField(default=dict, blank=True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 
 from diagnostics.types import cause_label
 from tickets.models import AuditChunk, AuditEntry, AuditStatus, ChunkStatus, SuppressionAudit
@@ -130,33 +130,71 @@ class AuditDiff:
     new: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     changed: list[tuple[str, str, str]] = field(default_factory=list)  # address, was, now
+    totals: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {"new": len(self.new), "gone": len(self.gone), "changed": len(self.changed)}
+        return self.totals or {"new": 0, "gone": 0, "changed": 0}
 
 
-def audit_diff(audit: SuppressionAudit) -> AuditDiff:
+def audit_diff(
+    audit: SuppressionAudit, *, limit: int = DIFF_SHOWN, use_stored: bool = True
+) -> AuditDiff:
     """What changed since the previous finished audit: addresses new to the list, gone from
-    it, and those whose cause changed (addresses compared case-insensitively)."""
+    it, and those whose cause changed (addresses as the vendor lists them). The counts are
+    exact; at most `limit` addresses of each kind are listed (the export has them all).
+
+    Read from `audit.changes` when the audit stored it as it finished; worked out otherwise.
+    """
+    stored = (audit.changes or {}) if use_stored else {}
+    if stored.get("previous"):
+        previous = SuppressionAudit.objects.filter(pk=stored["previous"]).first()
+        if previous is not None:
+            return AuditDiff(
+                previous=previous,
+                new=stored["new"][:limit],
+                gone=stored["gone"][:limit],
+                changed=[tuple(c) for c in stored["changed"][:limit]],
+                totals=stored["totals"],
+            )
     previous = audit_previous(audit)
     diff = AuditDiff(previous=previous)
     if previous is None:
         return diff
-    now = _causes(audit)
-    before = _causes(previous)
-    diff.new = sorted(now[k][0] for k in now.keys() - before.keys())
-    diff.gone = sorted(before[k][0] for k in before.keys() - now.keys())
-    diff.changed = sorted(
-        (now[k][0], before[k][1], now[k][1])
-        for k in now.keys() & before.keys()
-        if now[k][1] != before[k][1]
-    )
+    new, gone, changed = _changes(audit, previous)
+    diff.totals = {"new": new.count(), "gone": gone.count(), "changed": changed.count()}
+    diff.new = list(new.order_by("address").values_list("address", flat=True)[:limit])
+    diff.gone = list(gone.order_by("address").values_list("address", flat=True)[:limit])
+    diff.changed = list(changed.order_by("address").values_list("address", "was", "cause")[:limit])
     return diff
 
 
-def _causes(audit: SuppressionAudit) -> dict[str, tuple[str, str]]:
-    rows = AuditEntry.objects.filter(audit=audit).values_list("address", "cause")
-    return {address.casefold(): (address, cause) for address, cause in rows.iterator(2000)}
+def audit_changes_summary(audit: SuppressionAudit) -> dict:
+    """What `SuppressionAudit.changes` keeps: the diff's totals and first addresses, as JSON."""
+    diff = audit_diff(audit, limit=DIFF_SHOWN, use_stored=False)
+    if diff.previous is None:
+        return {}
+    return {
+        "previous": diff.previous.pk,
+        "totals": diff.counts(),
+        "new": diff.new,
+        "gone": diff.gone,
+        "changed": [list(c) for c in diff.changed],
+    }
+
+
+def _changes(audit: SuppressionAudit, previous: SuppressionAudit):
+    """The querysets of new, gone and changed entries (each one indexed anti- or semi-join)."""
+    before = AuditEntry.objects.filter(audit=previous, address=OuterRef("address"))
+    now = AuditEntry.objects.filter(audit=audit, address=OuterRef("address"))
+    new = AuditEntry.objects.filter(audit=audit).exclude(Exists(before))
+    gone = AuditEntry.objects.filter(audit=previous).exclude(Exists(now))
+    changed = (
+        AuditEntry.objects.filter(audit=audit)
+        .annotate(was=Subquery(before.values("cause")[:1]))
+        .filter(was__isnull=False)
+        .exclude(was=F("cause"))
+    )
+    return new, gone, changed
 
 
 EXPORT_HEADER = [
@@ -177,47 +215,42 @@ EXPORT_HEADER = [
 
 
 def audit_export_rows(audit: SuppressionAudit) -> Iterator[list[str]]:
-    """The header and one formula-safe row per address, read in batches."""
-    diff = audit_diff(audit)
-    changes: dict[str, str] = {}
-    if diff.previous is not None:
-        changes = {a.casefold(): "new" for a in diff.new}
-        changes |= {a.casefold(): f"cause was {cause_label(was)}" for a, was, _ in diff.changed}
+    """The header and one formula-safe row per address, read in batches; the change since the
+    previous audit is worked out by the database, row by row."""
+    previous = audit_previous(audit)
     yield EXPORT_HEADER
-    rows = (
-        AuditEntry.objects.filter(audit=audit)
-        .order_by("domain", "address")
-        .values_list(
-            "address",
-            "domain",
-            "state__name",
-            "list_name",
-            "kind",
-            "vendor_reason",
-            "suppressed_at",
-            "cause",
-            "confidence",
-            "owner",
-            "gateway",
-            "next_step",
-        )
+    rows = AuditEntry.objects.filter(audit=audit).order_by("domain", "address")
+    if previous is not None:
+        before = AuditEntry.objects.filter(audit=previous, address=OuterRef("address"))
+        rows = rows.annotate(was=Subquery(before.values("cause")[:1]))
+    else:
+        rows = rows.annotate(was=Value(None, output_field=CharField()))
+    rows = rows.values_list(
+        "address",
+        "domain",
+        "state__name",
+        "list_name",
+        "kind",
+        "vendor_reason",
+        "suppressed_at",
+        "cause",
+        "confidence",
+        "owner",
+        "gateway",
+        "next_step",
+        "was",
     )
     for row in rows.iterator(2000):
-        (
-            address,
-            domain,
-            state,
-            list_name,
-            kind,
-            reason,
-            at,
-            cause,
-            confidence,
-            owner,
-            gateway,
-            step,
-        ) = row
-        change = changes.get(address.casefold(), "same" if diff.previous is not None else "")
+        (address, domain, state, list_name, kind, reason, at, cause, confidence, owner,
+         gateway, step, was) = row  # fmt: skip
+        if previous is None:
+            change = ""
+        elif was is None:
+            change = "new"
+        elif was != cause:
+            change = f"cause was {cause_label(was) if was else 'not checked'}"
+        else:
+            change = "same"
         yield [
             safe_cell(v)
             for v in (
@@ -236,8 +269,10 @@ def audit_export_rows(audit: SuppressionAudit) -> Iterator[list[str]]:
                 change,
             )
         ]
-    for address in diff.gone:
-        yield [safe_cell(address), "", "", "", "", "", "", "", "", "", "", "", "gone"]
+    if previous is not None:
+        gone = _changes(audit, previous)[1].order_by("address").values_list("address", flat=True)
+        for address in gone.iterator(2000):
+            yield [safe_cell(address), "", "", "", "", "", "", "", "", "", "", "", "gone"]
 
 
 def safe_cell(value) -> str:
