@@ -332,6 +332,20 @@ CELERY_BEAT_SCHEDULE = {
     "send-digests": {"task": "tickets.digests_send", "schedule": 900.0},
 }
 
+# Suppression audit (see docs/audit.md).
+AUDIT_CHUNK_ADDRESSES = env.int("AUDIT_CHUNK_ADDRESSES", default=500)  # whole domains per chunk
+AUDIT_DNS_CONCURRENCY = env.int("AUDIT_DNS_CONCURRENCY", default=64)  # across all workers
+AUDIT_DNS_PER_RUN = env.int("AUDIT_DNS_PER_RUN", default=32)  # one chunk's run, per worker
+AUDIT_CHUNK_LEASE = env.int("AUDIT_CHUNK_LEASE", default=90)  # seconds without a heartbeat
+AUDIT_HEARTBEAT_SECONDS = env.float("AUDIT_HEARTBEAT_SECONDS", default=10.0)
+AUDIT_MAX_ADDRESSES = env.int("AUDIT_MAX_ADDRESSES", default=200_000)
+AUDIT_CSV_MAX_BYTES = env.int("AUDIT_CSV_MAX_BYTES", default=20 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE |= {
+    "sweep-audit-chunks": {"task": "tickets.audit_chunks_sweep", "schedule": 60.0},
+    # Asked daily; starts an audit only once a month (the first day the vendor answers).
+    "suppression-audit-monthly": {"task": "tickets.audits_monthly", "schedule": 86400.0},
+}
+
 # Diagnostics (see docs/diagnostics.md).
 DIAGNOSTICS_NAMESERVERS = env.list("DIAGNOSTICS_NAMESERVERS", default=[])
 DIAGNOSTICS_DNS_TIMEOUT = env.float("DIAGNOSTICS_DNS_TIMEOUT", default=2.0)

@@ -12,7 +12,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from tickets.mail_backend import RelaysFailed
-from tickets.services import diagnosis, inbound, mail, outbox, timers, vendor
+from tickets.models import AuditStatus
+from tickets.services import audit, diagnosis, inbound, mail, outbox, timers, vendor
 
 # Mail: each message is an outbox row written once (unique per event and recipient) and sent
 # under its row lock, so a redelivered task sends nothing twice; acks_late is safe. SMTP errors
@@ -132,3 +133,58 @@ def inbound_answer_send(inbound_id: int) -> bool:
 @shared_task(name="tickets.inbound_poll_mailbox", acks_late=False)
 def inbound_poll_mailbox() -> dict[str, int]:
     return inbound.inbound_poll_mailbox()
+
+
+# -- Suppression audit (tickets.services.audit) ---------------------------------------------
+
+AUDIT_IMPORT_RETRIES = 20
+
+
+@shared_task(
+    name="tickets.audit_import",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=AUDIT_IMPORT_RETRIES,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def audit_import(self, audit_id: int) -> str | None:
+    """Read the vendor's list; a rate limit retries after Retry-After, from the same page."""
+    try:
+        found = audit.audit_import(audit_id=audit_id)
+    except audit.AuditRetry as retry:
+        if self.request.retries >= AUDIT_IMPORT_RETRIES:
+            audit.audit_import_give_up(audit_id=audit_id, reason=str(retry))
+            return AuditStatus.FAILED
+        backoff = min(2 ** (self.request.retries + 1), 300)
+        raise self.retry(countdown=retry.countdown or backoff) from retry
+    return found.status if found else None
+
+
+# acks_late: a chunk whose worker process dies is requeued; a SIGKILLed worker's chunk is sent
+# again by the sweeper once its heartbeat is older than AUDIT_CHUNK_LEASE.
+@shared_task(
+    name="tickets.audit_chunk_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def audit_chunk_run(self, chunk_id: int) -> str | None:
+    return audit.audit_chunk_run(chunk_id=chunk_id, worker=self.request.hostname or "")
+
+
+@shared_task(name="tickets.audit_chunks_sweep")
+def audit_chunks_sweep() -> dict[str, int]:
+    return audit.audit_chunks_sweep()
+
+
+@shared_task(name="tickets.audits_monthly")
+def audits_monthly() -> int | None:
+    started = audit.audits_monthly()
+    return started.pk if started else None

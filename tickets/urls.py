@@ -4,6 +4,7 @@ from tickets import (
     converters,  # noqa: F401 - registers the URL converters
     views,
 )
+from tickets.views import audit as audit_views
 
 app_name = "tickets"
 
@@ -66,4 +67,13 @@ urlpatterns = [
     ),
     path("tickets/<ticket:number>/vendor-calls/", views.vendor_calls_poll, name="vendor_calls"),
     path("tickets/<ticket:number>/act/<str:name>/", views.ticket_transition, name="transition"),
+    # Suppression audit (tickets/views/audit.py).
+    path("audits/", audit_views.audit_list, name="audits"),
+    path("audits/<int:audit_id>/", audit_views.audit_detail, name="audit"),
+    path("audits/<int:audit_id>/export.csv", audit_views.audit_export, name="audit_export"),
+    path(
+        "audits/<int:audit_id>/states/<int:state_id>/ticket/",
+        audit_views.audit_state_ticket,
+        name="audit_state_ticket",
+    ),
 ]

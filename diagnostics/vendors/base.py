@@ -9,8 +9,8 @@ vendor's client library.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -111,6 +111,29 @@ class DeliveryEvent:
         }
 
 
+@dataclass(frozen=True)
+class SuppressionListing:
+    """One entry of the vendor's whole suppression list, as a suppression audit reads it."""
+
+    address: str
+    list_name: str  # the vendor's list ("bounces", "spam_reports", "HardBounce", ...)
+    kind: str  # "bounce" | "complaint" | "unsubscribe" | "block" | "manual"
+    reason: str = ""
+    suppressed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SuppressionPage:
+    """One page of the vendor's suppression list and where the next page starts.
+
+    `cursor` is plain JSON (a dict) to hand back to `suppressions(cursor=...)` to go on after
+    this page, e.g. after a rate limit; None after the last page.
+    """
+
+    entries: list[SuppressionListing] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None
+
+
 @runtime_checkable
 class SuppressionAdapter(Protocol):
     """One vendor's suppression list, as every part of the helpdesk reaches it.
@@ -134,6 +157,26 @@ class SuppressionAdapter(Protocol):
 
     def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
         """Bounces, complaints and deliveries for `address` from `since` on, oldest first."""
+        ...
+
+
+@runtime_checkable
+class SuppressionLister(Protocol):
+    """An adapter that can also read the vendor's whole suppression list (a suppression audit).
+
+    Every adapter here is one (ManualAdapter lists the findings recorded by hand); it is a
+    protocol of its own so that an adapter answering only the three questions above, such as
+    a test's stand-in, still is a SuppressionAdapter.
+    """
+
+    name: str
+
+    def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
+        """The whole suppression list, page by page, from `cursor` (the start when None).
+
+        Each page carries the cursor to go on after it; raises AdapterError (a rate limit is
+        transient, with the vendor's `retry_after`) part-way, pages already given stay valid.
+        """
         ...
 
 
@@ -167,3 +210,21 @@ class ManualAdapter:
     def events_since(self, address: str, since: datetime) -> list[DeliveryEvent]:
         """No event feed behind recorded findings: always empty."""
         return []
+
+    def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
+        """The recorded suppressed findings, as one page."""
+        if cursor is not None:
+            return
+        yield SuppressionPage(
+            entries=[
+                SuppressionListing(
+                    address=f.address,
+                    list_name="recorded",
+                    kind="manual",
+                    reason=f.reason,
+                    suppressed_at=f.suppressed_at,
+                )
+                for f in self._findings.values()
+                if f.state == "suppressed"
+            ]
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -176,6 +176,25 @@ def guarded[**P, R](method: Callable[P, R]) -> Callable[P, R]:
             label = getattr(args[0], "label", "The vendor") if args else "The vendor"
             raise AdapterError(
                 f"{label} sent an answer we could not read ({type(error).__name__}: {error})",
+                transient=False,
+            ) from error
+
+    return wrapper
+
+
+def guarded_pages[**P, R](method: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
+    """`guarded` for a generator: what goes wrong while iterating becomes an AdapterError."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
+        try:
+            yield from method(*args, **kwargs)
+        except AdapterError:
+            raise
+        except Exception as error:
+            label = getattr(args[0], "label", "The vendor") if args else "The vendor"
+            raise AdapterError(
+                f"{label} sent a list page we could not read ({type(error).__name__}: {error})",
                 transient=False,
             ) from error
 

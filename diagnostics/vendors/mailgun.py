@@ -7,14 +7,26 @@ it. Mailgun lists only permanent failures as bounces; unsubscribes are not read 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from diagnostics.smtp_codes import find_status
 from diagnostics.types import BounceClass
-from diagnostics.vendors.base import DEFAULT_TIMEOUT, AdapterError
-from diagnostics.vendors.common import SuppressionRecord, parse_rfc2822, path_segment
+from diagnostics.vendors.base import (
+    DEFAULT_TIMEOUT,
+    AdapterError,
+    SuppressionListing,
+    SuppressionPage,
+)
+from diagnostics.vendors.common import (
+    SuppressionRecord,
+    guarded_pages,
+    parse_rfc2822,
+    path_segment,
+)
 from diagnostics.vendors.http import VendorHttp, vendor_message
 from diagnostics.vendors.lists import SuppressionListsAdapter
 
@@ -25,6 +37,10 @@ _LISTS = (
     ("bounces", "bounce", "bounce"),
     ("complaints", "complaint", "spam complaint"),
 )
+
+# The whole lists, read page by page (`paging.next`) for a suppression audit: (list, kind).
+WHOLE_LISTS = (("bounces", "bounce"), ("complaints", "complaint"), ("unsubscribes", "unsubscribe"))
+LIST_PAGE = 1000
 
 
 class MailgunAdapter(SuppressionListsAdapter):
@@ -53,6 +69,56 @@ class MailgunAdapter(SuppressionListsAdapter):
             auth=("api", api_key),
             credentials_hint="MAILGUN_API_KEY (a key with access to MAILGUN_DOMAIN)",
             session=session,
+        )
+
+    @guarded_pages
+    def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
+        """Every entry of the domain's bounces, complaints and unsubscribes, by `paging.next`."""
+        if not self._has_key:
+            raise AdapterError("MAILGUN_API_KEY is not set", transient=False)
+        if not self.domain:
+            raise AdapterError("MAILGUN_DOMAIN is not set", transient=False)
+        index = int((cursor or {}).get("list", 0))
+        url = (cursor or {}).get("url")
+        while index < len(WHOLE_LISTS):
+            list_name, kind = WHOLE_LISTS[index]
+            if url:
+                response = self._http.request("GET", self._same_host(url))
+            else:
+                response = self._http.request(
+                    "GET",
+                    f"/v3/{path_segment(self.domain)}/{list_name}",
+                    params={"limit": LIST_PAGE},
+                )
+            body = self._http.json(response)
+            items = body.get("items") or []
+            following = (body.get("paging") or {}).get("next")
+            if items and following:
+                url = following
+            else:  # an empty page ends the list (Mailgun always gives a next link)
+                index, url = index + 1, None
+            more = index < len(WHOLE_LISTS)
+            yield SuppressionPage(
+                entries=[self._listing(item, list_name, kind) for item in items],
+                cursor={"list": index, "url": url} if more else None,
+            )
+
+    def _same_host(self, url: str) -> str:
+        # Mailgun's paging links are absolute; follow only their path and query, on our host.
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    @staticmethod
+    def _listing(item: dict[str, Any], list_name: str, kind: str) -> SuppressionListing:
+        code = str(item.get("code") or "").strip()
+        error = str(item.get("error") or "").strip()
+        smtp = " ".join(p for p in (code, error) if p)
+        return SuppressionListing(
+            address=str(item.get("address", "")).strip(),
+            list_name=list_name,
+            kind=kind,
+            reason=f"{list_name}: {smtp}" if smtp else list_name,
+            suppressed_at=parse_rfc2822(item.get("created_at")),
         )
 
     def _delete(self, list_name: str, address: str) -> None:

@@ -7,7 +7,8 @@ spam complaints cannot be lifted through Postmark's API.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -19,6 +20,8 @@ from diagnostics.vendors.base import (
     AdapterError,
     DeliveryEvent,
     SuppressionFinding,
+    SuppressionListing,
+    SuppressionPage,
 )
 from diagnostics.vendors.common import (
     SuppressionRecord,
@@ -27,6 +30,7 @@ from diagnostics.vendors.common import (
     events_from_records,
     finding_from_records,
     guarded,
+    guarded_pages,
     parse_iso,
     path_segment,
     same_address,
@@ -40,6 +44,12 @@ DEFAULT_MESSAGE_STREAM = "outbound"
 # Postmark allows 500 bounces a page and count + offset up to 10,000.
 _PAGE = 500
 _MAX_OFFSET = 10_000
+
+# The suppressions dump has no offset or cursor, only a date range (fromdate/todate, whole
+# days). An answer this long may have been cut short, so its range is asked again in halves.
+DUMP_PAGE = 500
+# Postmark began in 2010: no suppression is older.
+DUMP_EARLIEST = date(2010, 1, 1)
 
 # Postmark's bounce types as bounce classes.
 _BOUNCE_CLASS = {
@@ -171,6 +181,54 @@ class PostmarkAdapter:
             suppressions, inactive = self._listed(address)
             records = self._records(address, suppressions, inactive)
         return events_from_records(records, since=since, source=self.name)
+
+    @guarded_pages
+    def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
+        """The stream's whole suppression list, one date range of the dump at a time.
+
+        The cursor is the stack of date ranges still to read; a range whose answer may have
+        been cut short (DUMP_PAGE entries or more) is split in two and read again.
+        """
+        self._require_token()
+        if cursor is None:
+            today = datetime.now(tz=UTC).date() + timedelta(days=1)  # Postmark's clock may lead
+            ranges = [[DUMP_EARLIEST.isoformat(), today.isoformat()]]
+        else:
+            ranges = [list(r) for r in cursor.get("ranges", [])]
+        while ranges:
+            start, end = ranges.pop()
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+            entries = self._dump_range(first, last)
+            if len(entries) >= DUMP_PAGE and first < last:
+                middle = first + (last - first) // 2
+                # The older half is read after the newer one (a stack: newer on top).
+                ranges.append([start, middle.isoformat()])
+                ranges.append([(middle + timedelta(days=1)).isoformat(), end])
+                # Nothing to keep yet, but where to go on from: a resume asks no range twice.
+                yield SuppressionPage(entries=[], cursor={"ranges": ranges})
+                continue
+            yield SuppressionPage(
+                entries=[self._listing(e) for e in entries],
+                cursor={"ranges": ranges} if ranges else None,
+            )
+
+    def _dump_range(self, first: date, last: date) -> list[dict[str, Any]]:
+        response = self._http.request(
+            "GET",
+            f"/message-streams/{path_segment(self.message_stream)}/suppressions/dump",
+            params={"fromdate": first.isoformat(), "todate": last.isoformat()},
+        )
+        return list(self._http.json(response).get("Suppressions") or [])
+
+    def _listing(self, entry: dict[str, Any]) -> SuppressionListing:
+        reason = str(entry.get("SuppressionReason") or "")
+        return SuppressionListing(
+            address=str(entry.get("EmailAddress", "")).strip(),
+            list_name=reason or "suppressions",
+            kind=_SUPPRESSION_KIND.get(reason, "manual"),
+            reason=self._suppression_reason(entry),
+            suppressed_at=parse_iso(entry.get("CreatedAt")),
+        )
 
     # -- Postmark's API --------------------------------------------------------------------
 

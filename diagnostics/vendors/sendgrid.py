@@ -13,6 +13,7 @@ so (only the recipient, or someone acting on their request in SendGrid's console
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,16 @@ import requests
 
 from diagnostics.smtp_codes import find_status
 from diagnostics.types import BounceClass
-from diagnostics.vendors.base import DEFAULT_TIMEOUT, AdapterError
+from diagnostics.vendors.base import (
+    DEFAULT_TIMEOUT,
+    AdapterError,
+    SuppressionListing,
+    SuppressionPage,
+)
 from diagnostics.vendors.common import (
     SuppressionRecord,
     class_from_status,
+    guarded_pages,
     parse_epoch,
     path_segment,
     same_address,
@@ -58,6 +65,17 @@ GLOBAL_UNSUBSCRIBES = _List(
 LISTS = (BOUNCES, INVALID_EMAILS, SPAM_REPORTS, GLOBAL_UNSUBSCRIBES)
 _BY_NAME = {entry.name: entry for entry in LISTS}
 
+# The whole lists, read with limit and offset for a suppression audit: (list, kind). Blocks
+# are read too: SendGrid does not suppress for them, but an audit should see them.
+WHOLE_LISTS = (
+    ("bounces", "bounce"),
+    ("blocks", "block"),
+    ("invalid_emails", "bounce"),
+    ("unsubscribes", "unsubscribe"),
+    ("spam_reports", "complaint"),
+)
+LIST_PAGE = 500
+
 
 class SendGridAdapter(SuppressionListsAdapter):
     """One SendGrid account (or subuser) reached with an API key."""
@@ -83,6 +101,47 @@ class SendGridAdapter(SuppressionListsAdapter):
             auth=HeaderAuth(header="Authorization", value=f"Bearer {api_key}"),
             credentials_hint="SENDGRID_API_KEY (needs Suppressions read and delete access)",
             session=session,
+        )
+
+    @guarded_pages
+    def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
+        """Every entry of each list in WHOLE_LISTS, `GET /v3/suppression/{list}` by offset."""
+        if not self._has_key:
+            raise AdapterError("SENDGRID_API_KEY is not set", transient=False)
+        index = int((cursor or {}).get("list", 0))
+        offset = int((cursor or {}).get("offset", 0))
+        while index < len(WHOLE_LISTS):
+            list_name, kind = WHOLE_LISTS[index]
+            response = self._http.request(
+                "GET",
+                f"/v3/suppression/{list_name}",
+                params={"limit": LIST_PAGE, "offset": offset},
+            )
+            items = self._http.json(response)
+            if not isinstance(items, list):
+                raise AdapterError(
+                    f"SendGrid sent an answer we could not read for its {list_name} list "
+                    f"(expected an array, got {type(items).__name__})"
+                )
+            if len(items) < LIST_PAGE:
+                index, offset = index + 1, 0
+            else:
+                offset += len(items)
+            more = index < len(WHOLE_LISTS)
+            yield SuppressionPage(
+                entries=[self._listing(item, list_name, kind) for item in items],
+                cursor={"list": index, "offset": offset} if more else None,
+            )
+
+    @staticmethod
+    def _listing(item: dict[str, Any], list_name: str, kind: str) -> SuppressionListing:
+        reason = str(item.get("reason") or "")
+        return SuppressionListing(
+            address=str(item.get("email", "")).strip(),
+            list_name=list_name,
+            kind=kind,
+            reason=f"{list_name}: {reason}" if reason else list_name,
+            suppressed_at=parse_epoch(item.get("created")),
         )
 
     def _refuse_reactivation(self, address: str, records: list[SuppressionRecord]) -> None:

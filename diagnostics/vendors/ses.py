@@ -7,6 +7,7 @@ entry per address: its reason (BOUNCE or COMPLAINT) and when it was last updated
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ from diagnostics.vendors.base import (
     AdapterError,
     DeliveryEvent,
     SuppressionFinding,
+    SuppressionListing,
+    SuppressionPage,
 )
 from diagnostics.vendors.common import (
     SuppressionRecord,
@@ -39,8 +42,12 @@ from diagnostics.vendors.common import (
     events_from_records,
     finding_from_records,
     guarded,
+    guarded_pages,
     trimmed_address,
 )
+
+# ListSuppressedDestinations takes at most 1,000 a page.
+LIST_PAGE = 1000
 
 _REASONS = {
     "BOUNCE": ("bounce", "hard bounce", BounceClass.HARD.value),
@@ -122,6 +129,35 @@ class SesAdapter:
         # After a reactivation the entry is gone: what reactivate() saw is all SES had to say.
         record = self._record(address) or self._before.get(address)
         return events_from_records([record] if record else [], since=since, source=self.name)
+
+    @guarded_pages
+    def suppressions(self, cursor: dict[str, Any] | None = None) -> Iterator[SuppressionPage]:
+        """The region's whole suppression list (ListSuppressedDestinations, by NextToken)."""
+        token = (cursor or {}).get("next_token")
+        while True:
+            params: dict[str, Any] = {"PageSize": LIST_PAGE}
+            if token:
+                params["NextToken"] = token
+            answer = self._call("list_suppressed_destinations", **params)
+            token = answer.get("NextToken") or None
+            entries = []
+            for summary in answer.get("SuppressedDestinationSummaries") or []:
+                kind, words, _ = _REASONS.get(
+                    str(summary.get("Reason")), ("bounce", str(summary.get("Reason") or ""), "")
+                )
+                updated = summary.get("LastUpdateTime")
+                entries.append(
+                    SuppressionListing(
+                        address=str(summary.get("EmailAddress", "")).strip(),
+                        list_name=str(summary.get("Reason") or "suppressed"),
+                        kind=kind,
+                        reason=words,
+                        suppressed_at=as_utc(updated) if isinstance(updated, datetime) else None,
+                    )
+                )
+            yield SuppressionPage(entries=entries, cursor={"next_token": token} if token else None)
+            if not token:
+                return
 
     # -- SES v2 ----------------------------------------------------------------------------
 

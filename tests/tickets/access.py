@@ -68,6 +68,7 @@ class World:
     probe_token: str
     states: dict[str, object]
     tokens: dict[str, str] = field(default_factory=dict)
+    audit: object = None  # a finished suppression audit with one Northland address
 
     def strings(self, kind: str) -> set[str]:
         """What identifies a ticket: number, address, domain, description, reporter, state."""
@@ -176,7 +177,25 @@ def build_world(people, state, other_state) -> World:
         states={"north": state, "south": other_state},
     )
     world.tokens = {role: Token.objects.create(user=u).key for role, u in users.items()}
+    world.audit = _finished_audit(national, state)
     return world
+
+
+def _finished_audit(national, state):
+    """A suppression audit as the workers leave it: done, one entry of Northland's."""
+    from tickets.models import AuditEntry, AuditStatus, SuppressionAudit
+
+    audit = SuppressionAudit.objects.create(
+        source="csv", requested_by=national, status=AuditStatus.DONE, total_addresses=1
+    )
+    AuditEntry.objects.create(
+        audit=audit,
+        address="audited@own-agency.example",
+        domain="own-agency.example",
+        state=state,
+        cause="none_found",
+    )
+    return audit
 
 
 @contextmanager
@@ -304,4 +323,5 @@ def route_values(world: World, kind: str = "own") -> dict[str, str]:
         # The dashboard's domain and state pages (tickets/views/dashboard.py).
         "domain": world.addresses[kind].domain,
         "state_id": str(world.tickets[kind].state_id),
+        "audit_id": str(world.audit.pk),
     }

@@ -324,6 +324,30 @@ SITE_ROWS = [
         data=lambda w: {"action": "discard", "reason": "spam"},
         kwargs=lambda w: {"inbound_id": waiting_message().pk},
     ),
+    # Suppression audit: national office staff only.
+    SiteRow(
+        "tickets:audits",
+        {"GET": {"national": 200, "*": 403}, "POST": {"national": 302, "*": 403}},
+        data=lambda w: {
+            "source": "csv",
+            "export": SimpleUploadedFile("export.csv", b"email\nx@fresh.example\n"),
+        },
+    ),
+    SiteRow(
+        "tickets:audit",
+        {"GET": {"national": 200, "*": 403}, "HEAD": {"national": 200, "*": 403}},
+        kwargs=lambda w: {"audit_id": w.audit.pk},
+    ),
+    SiteRow(
+        "tickets:audit_export",
+        {"GET": {"national": 200, "*": 403}, "HEAD": {"national": 200, "*": 403}},
+        kwargs=lambda w: {"audit_id": w.audit.pk},
+    ),
+    SiteRow(
+        "tickets:audit_state_ticket",
+        {"POST": {"national": 302, "*": 403}},
+        kwargs=lambda w: {"audit_id": w.audit.pk, "state_id": w.states["north"].pk},
+    ),
     SiteRow(
         "probe",
         {"GET": ANYONE, "POST": ANYONE},

@@ -95,6 +95,10 @@ class FakeVendor:
         self.mode = "normal"
         self.delay = 0.0
         self.quiet_failure = False
+        # Answer 429 (with Retry-After: `retry_after`) to these requests, counted from 1:
+        # a rate limit part-way through reading a list page by page.
+        self.rate_limit_on: set[int] = set()
+        self.retry_after: int = RETRY_AFTER
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -140,11 +144,12 @@ class FakeVendor:
     def respond(self, request: ReceivedRequest) -> Response:
         with self._lock:
             self.requests.append(request)
+            number = len(self.requests)
         if self.delay:
             time.sleep(self.delay)
         if not self.authorised(request):
             return self.unauthorised()
-        if self.mode == "rate_limited":
+        if self.mode == "rate_limited" or number in self.rate_limit_on:
             return self.rate_limited()
         if self.mode == "server_error":
             return self.server_error()

@@ -8,7 +8,6 @@ from typing import Any
 
 from tests.vendor_fakes.common import (
     POSTMARK_TOKEN,
-    RETRY_AFTER,
     FakeVendor,
     ReceivedRequest,
     Response,
@@ -20,6 +19,8 @@ from tests.vendor_fakes.common import (
 
 class FakePostmark(FakeVendor):
     """Postmark's Bounces API and message-stream Suppressions API for one server token."""
+
+    DUMP_LIMIT = 500
 
     def __init__(self, *, token: str = POSTMARK_TOKEN) -> None:
         super().__init__()
@@ -188,7 +189,7 @@ class FakePostmark(FakeVendor):
         return _json(
             429,
             {"ErrorCode": 429, "Message": "Rate limit exceeded."},
-            {"Retry-After": str(RETRY_AFTER)},
+            {"Retry-After": str(self.retry_after)},
         )
 
     def server_error(self) -> Response:
@@ -255,12 +256,17 @@ class FakePostmark(FakeVendor):
 
     def _dump(self, stream: str, request: ReceivedRequest) -> Response:
         wanted = (request.param("EmailAddress") or "").casefold()
+        fromdate, todate = request.param("fromdate"), request.param("todate")
         entries = [
             e
             for e in self.suppressions.get(stream, [])
-            if not wanted or e["EmailAddress"].casefold() == wanted
+            if (not wanted or e["EmailAddress"].casefold() == wanted)
+            and (not fromdate or e["CreatedAt"][:10] >= fromdate)
+            and (not todate or e["CreatedAt"][:10] <= todate)
         ]
-        return _json(200, {"Suppressions": entries})
+        # The dump answers at most DUMP_LIMIT entries, newest first; the rest are not said.
+        entries.sort(key=lambda e: e["CreatedAt"], reverse=True)
+        return _json(200, {"Suppressions": entries[: self.DUMP_LIMIT]})
 
     def _delete(self, stream: str, body: dict[str, Any]) -> Response:
         results = []

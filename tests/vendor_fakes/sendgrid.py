@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from tests.vendor_fakes.common import (
-    RETRY_AFTER,
     SENDGRID_KEY,
     FakeVendor,
     ReceivedRequest,
@@ -103,7 +102,7 @@ class FakeSendGrid(FakeVendor):
             {
                 "X-RateLimit-Limit": "600",
                 "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": str(int(time.time()) + RETRY_AFTER),
+                "X-RateLimit-Reset": str(int(time.time()) + self.retry_after),
             },
         )
 
@@ -112,6 +111,8 @@ class FakeSendGrid(FakeVendor):
 
     def handle(self, request: ReceivedRequest) -> Response:
         parts = request.path.strip("/").split("/")
+        if request.method == "GET" and len(parts) == 3 and parts[:2] == ["v3", "suppression"]:
+            return self._whole_list(request, parts[2])
         if len(parts) == 5 and parts[:4] == ["v3", "asm", "suppressions", "global"]:
             return self._global(request, parts[4].casefold())
         if len(parts) != 4 or parts[:2] != ["v3", "suppression"] or parts[2] not in self.LISTS:
@@ -129,6 +130,24 @@ class FakeSendGrid(FakeVendor):
                 del entries[key]
             return 204, {}, b""
         return self._errors(405, "method not allowed")
+
+    def _whole_list(self, request: ReceivedRequest, name: str) -> Response:
+        """`GET /v3/suppression/{list}?limit=&offset=`: one page of a whole list."""
+        if name == "unsubscribes":
+            entries = [
+                {"email": e["recipient_email"], "created": int(_days_ago(5).timestamp())}
+                for e in self.lists[self.GLOBAL].values()
+            ]
+        elif name in self.LISTS:
+            entries = list(self.lists[name].values())
+        else:
+            return self._errors(404, "resource not found")
+        limit = int(request.param("limit") or 500)
+        offset = int(request.param("offset") or 0)
+        if not 1 <= limit <= 500:
+            return self._errors(400, "limit must be 1 to 500")
+        entries.sort(key=lambda e: (-int(e["created"]), e["email"]))
+        return _json(200, entries[offset : offset + limit])
 
     def _global(self, request: ReceivedRequest, key: str) -> Response:
         entries = self.lists[self.GLOBAL]

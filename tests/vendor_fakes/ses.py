@@ -61,13 +61,18 @@ class FakeSes(FakeVendor):
 
     def rate_limited(self) -> Response:
         return self._error(
-            429, "TooManyRequestsException", "Too many requests.", **{"Retry-After": "7"}
+            429,
+            "TooManyRequestsException",
+            "Too many requests.",
+            **{"Retry-After": str(self.retry_after)},
         )
 
     def server_error(self) -> Response:
         return self._error(500, "InternalFailure", "The request processing has failed.")
 
     def handle(self, request: ReceivedRequest) -> Response:
+        if request.method == "GET" and request.path.rstrip("/") == self.PREFIX.rstrip("/"):
+            return self._list(request)
         if not request.path.startswith(self.PREFIX):
             return self._error(404, "UnknownOperationException", f"No route for {request.path}")
         address = request.path[len(self.PREFIX) :]
@@ -86,5 +91,21 @@ class FakeSes(FakeVendor):
             return _json(200, {}, {"x-amzn-RequestId": "fake"})
         return self._error(405, "MethodNotAllowed", request.method)
 
+    # -- SendGrid -------------------------------------------------------------------------------
 
-# -- SendGrid -------------------------------------------------------------------------------
+    def _list(self, request: ReceivedRequest) -> Response:
+        """ListSuppressedDestinations: PageSize (at most 1,000) and an opaque NextToken."""
+        size = int(request.param("PageSize") or 1000)
+        if not 1 <= size <= 1000:
+            return self._error(400, "BadRequestException", "PageSize must be 1 to 1000.")
+        start = int(request.param("NextToken") or 0)
+        ordered = sorted(self.entries.values(), key=lambda e: e["EmailAddress"])
+        page = ordered[start : start + size]
+        body: dict[str, Any] = {
+            "SuppressedDestinationSummaries": [
+                {k: e[k] for k in ("EmailAddress", "Reason", "LastUpdateTime")} for e in page
+            ]
+        }
+        if start + size < len(ordered):
+            body["NextToken"] = str(start + size)
+        return _json(200, body, {"x-amzn-RequestId": "fake"})

@@ -3,6 +3,14 @@
 Models hold data and constraints only; every change goes through `tickets.services`.
 """
 
+from tickets.models.audits import (
+    AuditChunk,
+    AuditEntry,
+    AuditStateTicket,
+    AuditStatus,
+    ChunkStatus,
+    SuppressionAudit,
+)
 from tickets.models.desk import AuditLogEntry, CannedReply, SavedFilter
 from tickets.models.diagnosis import (
     ACTIVE_RUN_STATUSES,
@@ -47,6 +55,12 @@ from tickets.models.tickets import (
 )
 
 __all__ = [
+    "AuditChunk",
+    "AuditEntry",
+    "AuditStateTicket",
+    "AuditStatus",
+    "ChunkStatus",
+    "SuppressionAudit",
     "AuditLogEntry",
     "CannedReply",
     "INTERNAL_KINDS",
