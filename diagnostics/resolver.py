@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -19,9 +19,12 @@ import dns.exception
 import dns.name
 import dns.resolver
 
-from diagnostics.dns_backend import build_backend, negative_ttl, split_nameservers
+from diagnostics.dns_backend import LoopThread, build_backend, negative_ttl, split_nameservers
 
 Question = tuple[str, str]
+
+# Questions waiting for an answer at once, per resolver (DIAGNOSTICS_DNS_CONCURRENCY).
+DEFAULT_CONCURRENCY = 100
 
 
 class AnswerStatus(StrEnum):
@@ -150,33 +153,40 @@ class DnsCache:
 
 
 class _Memo:
-    """Shares one lookup between threads asking the same question; optionally keeps answers."""
+    """One future per question, shared by every thread that asks it while it is open.
+
+    `keep` holds answered futures for the life of the memo (a run's view: each question is
+    asked once per run); otherwise a future is dropped as soon as it is answered.
+    """
 
     def __init__(self, *, keep: bool) -> None:
         self.keep = keep
         self._lock = threading.Lock()
         self._entries: dict[Question, Future[DnsAnswer]] = {}
 
-    def run(self, key: Question, lookup) -> DnsAnswer:
+    def future(self, key: Question, start: Callable[[Question], Future[DnsAnswer]]):
         with self._lock:
             future = self._entries.get(key)
-            owner = future is None
-            if owner:
-                future = Future()
-                self._entries[key] = future
-        if not owner:
-            return future.result()
-        try:
-            answer = lookup()
-        except Exception as error:  # lookup() classifies errors itself; this is a last guard
-            answer = DnsAnswer(
-                key[0], key[1], AnswerStatus.ERROR, error=DnsError.OTHER, reason=str(error)
-            )
-        future.set_result(answer)
+            if future is not None:
+                return future
+            future = self._entries[key] = start(key)
         if not self.keep:
-            with self._lock:
-                self._entries.pop(key, None)
-        return answer
+            future.add_done_callback(lambda done: self._drop(key, done))
+        return future
+
+    def _drop(self, key: Question, done: Future[DnsAnswer]) -> None:
+        with self._lock:
+            if self._entries.get(key) is done:
+                del self._entries[key]
+
+
+def _answer_of(key: Question, future: Future[DnsAnswer]) -> DnsAnswer:
+    try:
+        return future.result()
+    except Exception as error:  # lookups classify their errors themselves; this is a last guard
+        return DnsAnswer(
+            key[0], key[1], AnswerStatus.ERROR, error=DnsError.OTHER, reason=str(error)
+        )
 
 
 def _server_errors(error: Exception) -> list[Any]:
@@ -210,26 +220,28 @@ def _classify(error: Exception, *, lifetime: float) -> tuple[DnsError, str]:
 
 
 class _Shared:
-    """What every per-run view of one resolver shares: the backend, cache, pool and counters."""
+    """What every per-run view of one resolver shares: backend, event loop, cache and counters."""
 
-    def __init__(self, backend, cache: DnsCache | None, max_workers: int, description: str):
+    def __init__(self, backend, cache: DnsCache | None, concurrency: int, description: str):
         self.backend = backend
         self.cache = cache
         self.description = description
-        self.max_workers = max_workers
+        self.loop = LoopThread(concurrency=concurrency)
         self.lock = threading.Lock()
-        self.executor: ThreadPoolExecutor | None = None
         self.lookups = 0
 
-    def pool(self) -> ThreadPoolExecutor:
+    def counted(self) -> None:
         with self.lock:
-            if self.executor is None:
-                self.executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="dns")
-            return self.executor
+            self.lookups += 1
 
 
 class DnsResolver:
-    """Answers DNS questions as values; concurrent identical questions share one lookup."""
+    """Answers DNS questions as values; concurrent identical questions share one lookup.
+
+    Questions are asked on one asyncio event loop (dnspython's asyncio resolver), at most
+    `concurrency` at once; the calling threads only wait for their answers. `timeout` is per
+    try at one server, `lifetime` per question, counted from when it gets a slot.
+    """
 
     def __init__(
         self,
@@ -238,12 +250,12 @@ class DnsResolver:
         timeout: float = 2.0,
         lifetime: float = 5.0,
         cache: DnsCache | None = None,
-        max_workers: int = 128,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         entries = split_nameservers(nameservers)
         backend = build_backend(entries, timeout=timeout, lifetime=lifetime)
         description = ",".join(entries) if entries else "system"
-        self._shared = _Shared(backend, cache, max_workers, description)
+        self._shared = _Shared(backend, cache, concurrency, description)
         self._memo = _Memo(keep=False)
 
     @classmethod
@@ -271,70 +283,73 @@ class DnsResolver:
         return self._shared.backend.lifetime
 
     @property
+    def concurrency(self) -> int:
+        """How many questions may wait for an answer at once."""
+        return self._shared.loop.concurrency
+
+    @property
     def lookups(self) -> int:
         """Questions sent to the network so far (cache and memo hits not counted)."""
         return self._shared.lookups
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask one question; never raises."""
-        key = (name.strip().rstrip(".").lower(), rdtype.upper())
-        return self._memo.run(key, lambda: self._lookup(key))
+        key = _key(name, rdtype)
+        return _answer_of(key, self._memo.future(key, self._start))
 
     def query_many(self, questions: Iterable[Question]) -> list[DnsAnswer]:
         """Ask several independent questions at once; answers in the same order."""
-        questions = list(questions)
-        if len(questions) <= 1:
-            return [self.query(*q) for q in questions]
-        pool = self._shared.pool()
-        futures = [pool.submit(self.query, *q) for q in questions[1:]]
-        first = self.query(*questions[0])
-        return [first, *(f.result() for f in futures)]
+        keys = [_key(*q) for q in questions]
+        futures = [self._memo.future(key, self._start) for key in keys]
+        return [_answer_of(key, future) for key, future in zip(keys, futures, strict=True)]
 
     def prefetch(self, questions: Iterable[Question]) -> None:
         """Start asking questions we will probably need soon, without waiting for them."""
-        pool = self._shared.pool()
         for question in questions:
-            pool.submit(self.query, *question)
+            self._memo.future(_key(*question), self._start)
 
     def probe(self, questions: Iterable[Question]) -> list[DnsAnswer]:
         """Ask the name servers now, past the answer cache and this run's memo; answers in order.
 
         For the resolver's own sanity check: a cached answer would hide a resolver that broke.
         """
-        keys = [(name.strip().rstrip(".").lower(), rdtype.upper()) for name, rdtype in questions]
-        pool = self._shared.pool()
-        futures = [pool.submit(self._ask, key) for key in keys]
-        return [future.result() for future in futures]
+        keys = [_key(*q) for q in questions]
+        futures = [self._shared.loop.submit(self._ask(key)) for key in keys]
+        return [_answer_of(key, future) for key, future in zip(keys, futures, strict=True)]
 
     def forget_answers(self) -> None:
         """Drop every cached answer (after the resolver was found answering wrongly)."""
         if self._shared.cache is not None:
             self._shared.cache.clear()
 
-    def _ask(self, key: Question) -> DnsAnswer:
-        with self._shared.lock:
-            self._shared.lookups += 1
-        return self._resolve(*key)[0]
+    def _start(self, key: Question) -> Future[DnsAnswer]:
+        cache = self._shared.cache
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            done: Future[DnsAnswer] = Future()
+            done.set_result(cached)
+            return done
+        return self._shared.loop.submit(self._lookup(key))
 
-    def _lookup(self, key: Question) -> DnsAnswer:
+    async def _ask(self, key: Question) -> DnsAnswer:
+        async with self._shared.loop.slots:
+            self._shared.counted()
+            return (await self._resolve(*key))[0]
+
+    async def _lookup(self, key: Question) -> DnsAnswer:
         shared = self._shared
-        if shared.cache is not None:
-            cached = shared.cache.get(key)
-            if cached is not None:
-                return cached
-        name, rdtype = key
-        with shared.lock:
-            shared.lookups += 1
-        answer, ttl = self._resolve(name, rdtype)
+        async with shared.loop.slots:
+            shared.counted()
+            answer, ttl = await self._resolve(*key)
         if shared.cache is not None:
             shared.cache.put(key, answer, ttl)
         return answer
 
-    def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
+    async def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
         backend = self._shared.backend
         try:
             qname = dns.name.from_text(name) if name else dns.name.root
-            result = backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
+            result = await backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN as error:
             responses = list(error.responses().values())
             ttl = negative_ttl(responses[-1] if responses else None)
@@ -357,6 +372,10 @@ class DnsResolver:
         return answer, result.rrset.ttl
 
 
+def _key(name: str, rdtype: str) -> Question:
+    return (name.strip().rstrip(".").lower(), rdtype.upper())
+
+
 _resolvers: dict[tuple, DnsResolver] = {}
 _resolvers_lock = threading.Lock()
 
@@ -375,6 +394,7 @@ def resolver_from_settings() -> DnsResolver:
         settings.DIAGNOSTICS_DNS_TIMEOUT,
         settings.DIAGNOSTICS_DNS_LIFETIME,
         settings.DIAGNOSTICS_CACHE_TTL,
+        getattr(settings, "DIAGNOSTICS_DNS_CONCURRENCY", DEFAULT_CONCURRENCY),
     )
     with _resolvers_lock:
         resolver = _resolvers.get(key)
@@ -384,5 +404,6 @@ def resolver_from_settings() -> DnsResolver:
                 timeout=settings.DIAGNOSTICS_DNS_TIMEOUT,
                 lifetime=settings.DIAGNOSTICS_DNS_LIFETIME,
                 cache=DnsCache(max_ttl=settings.DIAGNOSTICS_CACHE_TTL),
+                concurrency=key[4],
             )
         return resolver

@@ -4,6 +4,7 @@ from tickets import (
     converters,  # noqa: F401 - registers the URL converters
     views,
 )
+from tickets.views.content import content_check
 
 app_name = "tickets"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("tickets/", views.ticket_list, name="list"),
     path("tickets/new/", views.ticket_file, name="file"),
     path("sender-health/", views.sender_health, name="sender_health"),
+    path("sender-health/content/", content_check, name="content_check"),
     path("tickets/<ticket:number>/", views.ticket_detail, name="detail"),
     path("tickets/<ticket:number>/diagnostics/", views.ticket_diagnostics, name="diagnostics"),
     path("tickets/<ticket:number>/diagnostics/rerun/", views.ticket_rerun, name="rerun"),

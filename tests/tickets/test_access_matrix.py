@@ -283,6 +283,10 @@ SITE_ROWS = [
         {"GET": {"national": 200, "*": 403}, "POST": {"national": 302, "*": 403}},
     ),
     SiteRow(
+        "tickets:content_check",
+        {"GET": {"national": 200, "*": 403}, "POST": {"national": 302, "*": 403}},
+    ),
+    SiteRow(
         "probe",
         {"GET": ANYONE, "POST": ANYONE},
         public=True,
