@@ -17,9 +17,18 @@ from typing import Any
 
 import dns.exception
 import dns.name
+import dns.rcode
+import dns.rdatatype
 import dns.resolver
 
-from diagnostics.dns_backend import LoopThread, build_backend, negative_ttl, split_nameservers
+from diagnostics.dns_backend import (
+    LoopThread,
+    ask_servers,
+    build_backend,
+    negative_ttl,
+    server_addresses,
+    split_nameservers,
+)
 
 Question = tuple[str, str]
 
@@ -224,6 +233,7 @@ class _Shared:
 
     def __init__(self, backend, cache: DnsCache | None, concurrency: int, description: str):
         self.backend = backend
+        self.servers = server_addresses(backend)  # None: not plain DNS, dnspython asks
         self.cache = cache
         self.description = description
         self.loop = LoopThread(concurrency=concurrency)
@@ -346,10 +356,30 @@ class DnsResolver:
         return answer
 
     async def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
-        backend = self._shared.backend
+        shared = self._shared
+        backend = shared.backend
         try:
             qname = dns.name.from_text(name) if name else dns.name.root
-            result = await backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
+            if shared.servers is None:
+                return _from_answer(
+                    name,
+                    rdtype,
+                    await backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False),
+                )
+            response = await ask_servers(
+                shared.loop.udp,
+                shared.servers,
+                qname,
+                dns.rdatatype.from_text(rdtype),
+                timeout=backend.timeout,
+                lifetime=backend.lifetime,
+            )
+            if response.rcode() == dns.rcode.YXDOMAIN:
+                raise dns.resolver.YXDOMAIN
+            if response.rcode() == dns.rcode.NXDOMAIN:
+                ttl = negative_ttl(response)
+                return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN, ttl=ttl or 0), ttl
+            rrset = response.resolve_chaining().answer
         except dns.resolver.NXDOMAIN as error:
             responses = list(error.responses().values())
             ttl = negative_ttl(responses[-1] if responses else None)
@@ -357,19 +387,30 @@ class DnsResolver:
         except Exception as error:
             kind, reason = _classify(error, lifetime=backend.lifetime)
             return DnsAnswer(name, rdtype, AnswerStatus.ERROR, error=kind, reason=reason), 0
-        if result.rrset is None:
-            ttl = negative_ttl(result.response)
+        if rrset is None:
+            ttl = negative_ttl(response)
             return DnsAnswer(name, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
-        rdata = tuple(result.rrset)
-        answer = DnsAnswer(
-            name,
-            rdtype,
-            AnswerStatus.RECORDS,
-            records=tuple(r.to_text() for r in rdata),
-            rdata=rdata,
-            ttl=result.rrset.ttl,
-        )
-        return answer, result.rrset.ttl
+        return _records(name, rdtype, rrset), rrset.ttl
+
+
+def _from_answer(name: str, rdtype: str, result) -> tuple[DnsAnswer, float | None]:
+    """A dnspython resolver's Answer (the path for name servers that are not plain DNS)."""
+    if result.rrset is None:
+        ttl = negative_ttl(result.response)
+        return DnsAnswer(name, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
+    return _records(name, rdtype, result.rrset), result.rrset.ttl
+
+
+def _records(name: str, rdtype: str, rrset) -> DnsAnswer:
+    rdata = tuple(rrset)
+    return DnsAnswer(
+        name,
+        rdtype,
+        AnswerStatus.RECORDS,
+        records=tuple(r.to_text() for r in rdata),
+        rdata=rdata,
+        ttl=rrset.ttl,
+    )
 
 
 def _key(name: str, rdtype: str) -> Question:
