@@ -235,13 +235,13 @@ def check_content(
     if worst["is_spam"]:
         outcome = Outcome.FAIL
         summary = (
-            f"SpamAssassin scores our {worst['name']} message {worst['score']:g} "
+            f"SpamAssassin scores '{worst['name']}' {worst['score']:g} "
             f"(spam from {worst['threshold']:g}): filters may take our mail for spam."
         )
     elif worst["score"] >= warn_at:
         outcome = Outcome.WARN
         summary = (
-            f"SpamAssassin scores our {worst['name']} message {worst['score']:g} "
+            f"SpamAssassin scores '{worst['name']}' {worst['score']:g} "
             f"(spam from {worst['threshold']:g}): close enough that stricter filters may "
             "hold it."
         )
@@ -394,13 +394,22 @@ def sample_store(cache: Any, raw: bytes, *, filename: str) -> None:
 
 
 def sample_load(cache: Any) -> tuple[str, bytes] | None:
+    """The uploaded sample as (name in the results, message), or None."""
     try:
         stored = cache.get(SAMPLE_KEY)
-    except Exception:
+    except Exception:  # a cache outage: score the templates alone
         return None
     if not stored:
         return None
     return f"uploaded sample ({stored['filename']})", stored["raw"]
+
+
+def sample_filename(cache: Any) -> str | None:
+    try:
+        stored = cache.get(SAMPLE_KEY)
+    except Exception:
+        return None
+    return stored["filename"] if stored else None
 
 
 def content_score(cache: Any, *, server: SpamdServer, warn_at: float, now: str) -> CheckResult:

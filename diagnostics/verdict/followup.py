@@ -79,7 +79,7 @@ def content_warning(ev: Evidence) -> str:
     )
     rules = [r["rule"] for r in sorted(worst["rules"], key=lambda r: -r["score"]) if r["score"] > 0]
     return (
-        f"Our content may be filtered too: SpamAssassin scores our {content.details['worst']} "
+        f"Our content may be filtered too: SpamAssassin scores our '{content.details['worst']}' "
         f"message {content.details['score']:g} (spam from {content.details['threshold']:g}"
         + (f"; rules {', '.join(rules[:3])}" if rules else "")
         + "). National office: see the content check on Sender health and fix the template."

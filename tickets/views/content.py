@@ -6,6 +6,7 @@ more per message, so a page only shows the stored result and polls while one is 
 
 from __future__ import annotations
 
+from datetime import datetime
 from email import message_from_bytes, policy
 
 from django import forms
@@ -22,7 +23,7 @@ from diagnostics.content import (
     MAX_SAMPLE_BYTES,
     PENDING_KEY,
     content_latest,
-    sample_load,
+    sample_filename,
     sample_store,
 )
 from tickets.queue import queue_task_on_commit
@@ -72,15 +73,14 @@ def content_check(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Our mail is being scored by SpamAssassin.")
         return redirect("tickets:sender_health")
     result, scored_at = content_latest(cache)
-    sample = sample_load(cache)
     return render(
         request,
         "tickets/_content_check_body.html",
         {
             "result": result,
-            "scored_at": scored_at,
+            "scored_at": datetime.fromisoformat(scored_at) if scored_at else None,
             "pending": cache.get(PENDING_KEY),
-            "sample_name": sample[0] if sample else None,
+            "sample_name": sample_filename(cache),
             "form": SampleForm(),
         },
     )
