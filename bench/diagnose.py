@@ -126,8 +126,9 @@ def _sender() -> SenderConfig:
 
 def run_ours(
     server: ServerProcess, addresses: list[str], concurrency: int = 100
-) -> tuple[float, int, int, str]:
-    """One cold run (fresh resolver cache): wall seconds, results, queries seen, by type."""
+) -> tuple[float, int, int, str, float]:
+    """One cold run (fresh resolver cache): wall seconds, results, queries seen, by type, and
+    this process's CPU seconds."""
     resolver = DnsResolver(
         nameservers=[server.nameserver],
         timeout=2.0,
@@ -142,7 +143,7 @@ def run_ours(
         nonlocal results
         results += 1
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = run_checks(
         addresses,
         resolver=resolver,
@@ -150,9 +151,9 @@ def run_ours(
         allow_test_domains=True,
         on_result=count,
     )
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert len(report.addresses) == len(addresses)
-    return elapsed, results, server.queries(), server.queries_by_type()
+    return elapsed, results, server.queries(), server.queries_by_type(), cpu
 
 
 def run_checkdmarc(server: ServerProcess, domains: list[str]) -> tuple[float, int, str]:
@@ -211,12 +212,12 @@ def memory(server: ServerProcess, count: int, domains: list[str]) -> None:
     """Peak RSS of this process after one run of `count` addresses (ru_maxrss, in MB)."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     addresses = [f"user{i}@{domains[i % len(domains)]}" for i in range(count)]
-    wall, results, queries, _ = run_ours(server, addresses)
+    wall, results, queries, _, cpu = run_ours(server, addresses)
     del addresses
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"memory: {count} addresses over {len(domains)} domains")
     print(f"  results produced         {results}, DNS queries {queries}")
-    print(f"  wall time                {wall:8.1f} s")
+    print(f"  wall time, CPU time      {wall:8.1f} s, {cpu:.1f} s")
     print(f"  peak RSS before / after  {before:8.0f} / {peak:.0f} MB")
 
 
@@ -258,6 +259,12 @@ def main() -> None:
         print(f"  DNS queries answered     {queries} ({runs[0][3]})")
         print(f"  wall time (median of {args.runs}) {wall * 1000:8.1f} ms")
         print(f"  runs                     {', '.join(f'{r[0] * 1000:.0f}' for r in runs)} ms")
+        cpu = statistics.median(r[4] for r in runs)
+        print(
+            f"  CPU time (median)        {cpu * 1000:8.1f} ms "
+            f"({cpu / queries * 1e6:.0f} us per question, checks included)"
+        )
+        print(f"  load average             {os.getloadavg()[0]:8.1f}")
         print(f"  r {args.delay_ms:g} ms, k {k}, Q {queries}, c {c}")
         print(
             f"  bound r*max(k, ceil(Q/c)) {bound * 1000:7.1f} ms "

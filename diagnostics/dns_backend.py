@@ -7,13 +7,14 @@ and the event loop its asynchronous resolver runs on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import secrets
 import socket
 import struct
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
 from typing import Any
 
@@ -107,11 +108,30 @@ class LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._udp: UdpTransport | None = None
+        self._tasks: set[asyncio.Task] = set()  # running lookups, kept from the collector
         self._pid = 0
 
     def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future:
         """Run `coroutine` on the loop; a concurrent Future for its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._running())
+
+    def spawn(
+        self,
+        work: Callable[[Any], Coroutine[Any, Any, Any]],
+        pending: list[tuple[Any, Future]],
+    ) -> None:
+        """Run `work(item)` on the loop for each (item, future), settling each future.
+
+        One wake-up of the loop for the whole batch (what `submit` costs per coroutine).
+        """
+        self._running().call_soon_threadsafe(self._start_tasks, work, pending)
+
+    def _start_tasks(self, work, pending: list[tuple[Any, Future]]) -> None:
+        for item, future in pending:
+            task = asyncio.get_running_loop().create_task(work(item))
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(_settle, future))
+            task.add_done_callback(self._tasks.discard)
 
     @property
     def udp(self) -> UdpTransport:
@@ -130,6 +150,7 @@ class LoopThread:
             if self._loop is None or self._pid != os.getpid():
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
+                self._tasks = set()  # a forked child: the parent's tasks are not on this loop
 
                 def serve() -> None:
                     asyncio.set_event_loop(loop)
@@ -142,6 +163,15 @@ class LoopThread:
                 ready.wait()
                 self._loop, self._pid = loop, os.getpid()
             return self._loop
+
+
+def _settle(future: Future, task: asyncio.Task) -> None:
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
 
 
 def server_addresses(backend) -> list[tuple[str, int]] | None:

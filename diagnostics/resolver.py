@@ -173,15 +173,30 @@ class _Memo:
         self._lock = threading.Lock()
         self._entries: dict[Question, Future[DnsAnswer]] = {}
 
-    def future(self, key: Question, start: Callable[[Question], Future[DnsAnswer]]):
+    def futures(
+        self, keys: list[Question], start: Callable[[list[tuple[Question, Future]]], None]
+    ) -> list[Future[DnsAnswer]]:
+        """A future per key; those not asked yet are handed to `start` together, in one call."""
+        missing: list[tuple[Question, Future[DnsAnswer]]] = []
+        found: dict[Question, Future[DnsAnswer]] = {}
         with self._lock:
-            future = self._entries.get(key)
-            if future is not None:
-                return future
-            future = self._entries[key] = start(key)
-        if not self.keep:
-            future.add_done_callback(lambda done: self._drop(key, done))
-        return future
+            for key in keys:
+                future = self._entries.get(key)
+                if future is None:
+                    future = self._entries[key] = Future()
+                    missing.append((key, future))
+                found[key] = future
+        if missing:
+            try:
+                start(missing)
+            except Exception as error:  # never leave a waiter without an answer
+                for _, future in missing:
+                    if not future.done():
+                        future.set_exception(error)
+            if not self.keep:
+                for key, future in missing:
+                    future.add_done_callback(lambda done, key=key: self._drop(key, done))
+        return [found[key] for key in keys]
 
     def _drop(self, key: Question, done: Future[DnsAnswer]) -> None:
         with self._lock:
@@ -305,18 +320,17 @@ class DnsResolver:
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask one question; never raises."""
         key = _key(name, rdtype)
-        return _answer_of(key, self._memo.future(key, self._start))
+        return _answer_of(key, self._memo.futures([key], self._start)[0])
 
     def query_many(self, questions: Iterable[Question]) -> list[DnsAnswer]:
         """Ask several independent questions at once; answers in the same order."""
         keys = [_key(*q) for q in questions]
-        futures = [self._memo.future(key, self._start) for key in keys]
+        futures = self._memo.futures(keys, self._start)
         return [_answer_of(key, future) for key, future in zip(keys, futures, strict=True)]
 
     def prefetch(self, questions: Iterable[Question]) -> None:
         """Start asking questions we will probably need soon, without waiting for them."""
-        for question in questions:
-            self._memo.future(_key(*question), self._start)
+        self._memo.futures([_key(*q) for q in questions], self._start)
 
     def probe(self, questions: Iterable[Question]) -> list[DnsAnswer]:
         """Ask the name servers now, past the answer cache and this run's memo; answers in order.
@@ -332,14 +346,18 @@ class DnsResolver:
         if self._shared.cache is not None:
             self._shared.cache.clear()
 
-    def _start(self, key: Question) -> Future[DnsAnswer]:
+    def _start(self, pending: list[tuple[Question, Future[DnsAnswer]]]) -> None:
+        """Answer from the cache what it holds; hand the rest to the loop in one call."""
         cache = self._shared.cache
-        cached = cache.get(key) if cache is not None else None
-        if cached is not None:
-            done: Future[DnsAnswer] = Future()
-            done.set_result(cached)
-            return done
-        return self._shared.loop.submit(self._lookup(key))
+        asked = []
+        for key, future in pending:
+            cached = cache.get(key) if cache is not None else None
+            if cached is not None:
+                future.set_result(cached)
+            else:
+                asked.append((key, future))
+        if asked:
+            self._shared.loop.spawn(self._lookup, asked)
 
     async def _ask(self, key: Question) -> DnsAnswer:
         async with self._shared.loop.slots:
