@@ -4,12 +4,13 @@
     .venv/bin/python bench/diagnose.py --cpu            # CPU per DNS question, and a profile
     .venv/bin/python bench/diagnose.py --memory 100000  # peak RSS of one run that size
 
-Starts the test DNS server (tests/servers/dns.py) on 127.0.0.1 with a fixed delay before every
-answer, runs `run_checks` for N addresses spread over D recipient domains plus our sender
-checks, and prints the wall time next to the lower bound r * max(k, ceil(Q / c)): r the delay,
-k the longest chain of lookups that depend on each other, Q the questions the server saw, c
-the resolver's concurrency limit. It then runs checkdmarc's SPF, DMARC and MX functions over
-the same domains through the same server, as checkdmarc would be used.
+Starts a DNS server for the test zones (bench/dns_server.py) on 127.0.0.1 in its own process,
+with a fixed delay before every answer, runs `run_checks` for N addresses spread over D
+recipient domains plus our sender checks, and prints the wall time next to the lower bound
+r * max(k, ceil(Q / c)): r the delay, k the longest chain of lookups that depend on each
+other, Q the questions the server saw, c the resolver's concurrency limit. It then runs
+checkdmarc's SPF, DMARC and MX functions over the same domains through the same server, as
+checkdmarc would be used.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench.dns_server import DelayedDnsServer  # noqa: E402
 from diagnostics.resolver import DnsCache, DnsResolver  # noqa: E402
 from diagnostics.runner import run_checks  # noqa: E402
 from diagnostics.sender import SenderConfig  # noqa: E402
-from tests.servers.dns import DnsServer  # noqa: E402
 from tests.servers.zones import (  # noqa: E402
     CONFIRMED_IP,
     DOMAIN_BLOCKLIST,
@@ -67,7 +68,7 @@ class ServerProcess:
 
     @staticmethod
     def _serve(conn, domains: int, delay: float) -> None:
-        with DnsServer(bench_zone(domains), delay=delay) as server:
+        with DelayedDnsServer(bench_zone(domains), delay=delay) as server:
             conn.send(server.port)
             while True:
                 command = conn.recv()
@@ -245,7 +246,8 @@ def main() -> None:
         return
 
     with ServerProcess(domains=args.domains, delay=delay) as server:
-        run_ours(server, addresses[:2])  # warm up imports and threads, not DNS caches
+        # Warm up imports, threads and the server's answers (our resolver starts cold each run).
+        run_ours(server, addresses)
         runs = [run_ours(server, addresses, args.concurrency) for _ in range(args.runs)]
         wall = statistics.median(r[0] for r in runs)
         results, queries = runs[0][1], runs[0][2]

@@ -209,6 +209,9 @@ class _Replies(asyncio.DatagramProtocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        # Answers to SOCKET_USES questions may arrive at once; the default buffer may be small.
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
 
     def datagram_received(self, data: bytes, addr) -> None:
         if len(data) < 12:
@@ -261,24 +264,25 @@ class UdpTransport:
             replies.forget(key)
 
     async def _socket(self, family: int) -> _Replies:
-        replies = self._current.get(family)
-        if replies is not None and replies.sent < SOCKET_USES:
-            replies.sent += 1
-            return replies
-        opening = self._opening.get(family)
-        if opening is None:
-            if replies is not None:
-                replies.retired = True
-                if not replies.waiting and replies.transport is not None:
-                    replies.transport.close()
-            opening = self._opening[family] = asyncio.ensure_future(self._open(family))
-        try:
-            replies = await asyncio.shield(opening)
-        finally:
-            if self._opening.get(family) is opening and opening.done():
-                del self._opening[family]
-        replies.sent += 1
-        return replies
+        while True:
+            replies = self._current.get(family)
+            if replies is not None and replies.sent < SOCKET_USES:
+                replies.sent += 1
+                return replies
+            opening = self._opening.get(family)
+            if opening is None:
+                if replies is not None:
+                    replies.retired = True
+                    if not replies.waiting and replies.transport is not None:
+                        replies.transport.close()
+                opening = self._opening[family] = asyncio.ensure_future(self._open(family))
+                opening.add_done_callback(lambda done: self._opened(family, done))
+            # Everyone waiting for the new socket looks again: it takes SOCKET_USES of them.
+            await asyncio.shield(opening)
+
+    def _opened(self, family: int, done: asyncio.Future) -> None:
+        if self._opening.get(family) is done:
+            del self._opening[family]
 
     async def _open(self, family: int) -> _Replies:
         loop = asyncio.get_running_loop()

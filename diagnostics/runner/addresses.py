@@ -68,9 +68,12 @@ class AddressChecks:
 def start_address_checks(
     pool: CheckPool, resolver: DnsResolver, addresses: Iterable[str], parts: AddressChecks
 ) -> list[AddressTarget]:
-    """Check syntax now, submit each domain's checks once, then typo and vendor per address."""
+    """Per address: syntax, then at once its domain's checks (first address on a domain
+    only), typo and vendor checks, so DNS starts while later addresses are still read."""
     targets: list[AddressTarget] = []
     by_domain: dict[str, list[AddressTarget]] = {}
+    from_cache: list[Callable[[], None]] = []
+    typos: dict[str, CheckResult] = {}
     for raw in dict.fromkeys(a.strip() for a in addresses):
         syntax = _sharing_text(check_syntax(raw, allow_test_domains=parts.allow_test_domains), raw)
         target = AddressTarget(
@@ -82,18 +85,20 @@ def start_address_checks(
         )
         targets.append(target)
         pool.emit([syntax])
-        if syntax.outcome is not Outcome.FAIL:
-            by_domain.setdefault(target.domain, []).append(target)
-
-    for domain, members in by_domain.items():
-        _start_domain(pool, resolver, domain, members, parts)
-
-    typos: dict[str, CheckResult] = {}
-    for target in (t for members in by_domain.values() for t in members):
+        if syntax.outcome is Outcome.FAIL:
+            continue
+        members = by_domain.setdefault(target.domain, [])
+        members.append(target)
+        if len(members) == 1:
+            cached = _start_domain(pool, resolver, target.domain, members, parts)
+            if cached is not None:
+                from_cache.append(cached)
         typo = _typo(target, parts.known_domains, typos)
         target.checks.append(typo)
         pool.emit([typo])
         _start_vendor(pool, target, parts)
+    for share in from_cache:  # now that every address on the domain is known
+        share()
     return targets
 
 
@@ -134,7 +139,8 @@ def _start_domain(
     domain: str,
     members: list[AddressTarget],
     parts: AddressChecks,
-) -> None:
+) -> Callable[[], None] | None:
+    """Submit the domain's checks, or (from the cache) return what shares them later."""
     key = domain_key(parts.resolver_key, domain)
 
     def domain_checks() -> list[CheckResult]:
@@ -155,9 +161,9 @@ def _start_domain(
     cached = cached_results(parts.cache, key)
     if cached:
         pool.emit(cached)
-        share(cached)
-        return
+        return lambda: share(cached)
     pool.submit("mx", domain, domain_checks, then)
+    return None
 
 
 def _start_rcpt(
