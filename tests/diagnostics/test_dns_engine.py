@@ -6,11 +6,16 @@ Concurrency is read at the server (`peak_in_flight`, `hold_answers`), not from t
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import socket
 import threading
+from collections import Counter
 
+import dns.name
 import pytest
 
+from diagnostics.dns_backend import SOCKET_USES, UdpTransport
 from diagnostics.resolver import AnswerStatus, DnsCache, DnsError, DnsResolver
 from diagnostics.runner import run_checks
 from tests.servers.dns import DnsServer
@@ -160,3 +165,38 @@ def test_a_forked_worker_gets_its_own_event_loop(private_server):
 def test_the_limit_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         DnsResolver(nameservers=["127.0.0.1"], concurrency=0)
+
+
+def test_each_udp_socket_carries_at_most_its_share_of_questions():
+    """Hundreds of questions at once spread over fresh sockets (source ports), 64 at most each."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(10)
+    received: list[tuple[bytes, tuple[str, int]]] = []
+
+    def echo_once_all_arrived() -> None:  # every question is in flight before any answer
+        while len(received) < 200:
+            received.append(listener.recvfrom(512))
+        for data, addr in received:
+            listener.sendto(data, addr)
+
+    thread = threading.Thread(target=echo_once_all_arrived, daemon=True)
+    thread.start()
+
+    async def ask_all() -> list[bytes]:
+        udp = UdpTransport()
+        server = listener.getsockname()
+        names = [dns.name.from_text(f"q{i}.test") for i in range(200)]
+        return await asyncio.gather(*(udp.exchange(n, 1, server, 10) for n in names))
+
+    try:
+        answers = asyncio.run(ask_all())
+    finally:
+        thread.join(10)
+        listener.close()
+
+    assert len(answers) == 200  # each answer found its question (echoed: same id)
+    per_port = Counter(addr[1] for _, addr in received)
+    assert max(per_port.values()) <= SOCKET_USES
+    assert len(per_port) >= 200 // SOCKET_USES
