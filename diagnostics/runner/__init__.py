@@ -73,7 +73,7 @@ def run_checks(
     cache_ttl: int | None = None,
     allow_test_domains: bool | None = None,
     sanity_names: Sequence[str] | None = None,
-    max_workers: int = 32,
+    max_workers: int | None = None,
     verdict: VerdictRule = verdict_for,
     relay_check: RelayCheck = check_relay,
     rcpt_check: RcptCheck = check_smtp_rcpt,
@@ -92,7 +92,10 @@ def run_checks(
     resolver must answer, "name [TYPE]") to DIAGNOSTICS_SANITY_NAMES. When the resolver fails
     that check, every DNS-based result is marked inconclusive and nothing is cached.
     `verdict`, `relay_check` and `rcpt_check` are the production rules and SMTP checks unless
-    a caller passes others. With `content` (and a cache), the last content check of our own
+    a caller passes others. `max_workers` (the run's check threads) defaults to the
+    resolver's DNS concurrency plus room for the sender checks, at least 32: a thread waits
+    for its domain's answers, so fewer threads than questions in flight would leave the
+    resolver's slots empty. With `content` (and a cache), the last content check of our own
     mail (`diagnostics.content`, scored by a task) joins the sender results when it has a score.
     DNS questions go through the resolver's event loop, at most its `concurrency` at once.
     """
@@ -117,6 +120,8 @@ def run_checks(
         bounce_events=bounce_events,
         deliveries=deliveries,
     )
+    if max_workers is None:
+        max_workers = max(32, int(getattr(resolver, "concurrency", 0)) + 16)
     pool = CheckPool(max_workers=max_workers, on_result=on_result)
     scored = _content_result(cache) if content else None
     if scored is not None:
