@@ -95,8 +95,8 @@ class LoopThread:
     """An asyncio event loop on a daemon thread of its own; sync code hands it coroutines.
 
     Started on first use and again after a fork (a Celery prefork child inherits the object but
-    not the thread). `concurrency` bounds how many coroutines started through `submit(...,
-    bounded=True)` hold a slot at once: the loop's semaphore, so waiting costs no thread.
+    not the thread). `concurrency` sizes the loop's semaphore (`slots`), which a lookup holds
+    while it waits for its answer; waiting for a slot costs no thread.
     """
 
     def __init__(self, *, concurrency: int, name: str = "dns-loop") -> None:
