@@ -18,6 +18,7 @@ import pytest
 from diagnostics.dns_backend import SOCKET_USES, UdpTransport
 from diagnostics.resolver import AnswerStatus, DnsCache, DnsError, DnsResolver
 from diagnostics.runner import run_checks
+from diagnostics.sender import SenderConfig
 from tests.servers.dns import DnsServer
 from tests.servers.zones import bench_zone, crafted_zone
 
@@ -200,3 +201,26 @@ def test_each_udp_socket_carries_at_most_its_share_of_questions():
     per_port = Counter(addr[1] for _, addr in received)
     assert max(per_port.values()) <= SOCKET_USES
     assert len(per_port) >= 200 // SOCKET_USES
+
+
+def test_a_run_has_a_thread_for_every_domain_question_the_resolver_may_ask_at_once():
+    """40 domains, 60 slots: every domain's MX question is in flight together, not in waves."""
+    with DnsServer(bench_zone(40)) as server:
+        resolver = DnsResolver(
+            nameservers=[server.nameserver], timeout=3, lifetime=6, concurrency=60
+        )
+        addresses = [f"user@d{i}.bench.test" for i in range(40)]
+        # No sender checks, one sanity question: 41 questions are asked first, all at once.
+        server.hold_answers(41, timeout=1.0)
+
+        report = run_checks(
+            addresses,
+            resolver=resolver,
+            sender=SenderConfig(domain=""),
+            allow_test_domains=True,
+            sanity_names=["ok.test MX"],
+        )
+
+    assert len(report.addresses) == 40
+    assert server.peak_in_flight >= 41
+    assert server.released_by_timeout == 0  # none waited for a thread to come free
