@@ -330,6 +330,7 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox: mail no relay took is tried again; digests go out once a day per person.
     "retry-notifications": {"task": "tickets.notifications_retry", "schedule": 60.0},
     "send-digests": {"task": "tickets.digests_send", "schedule": 900.0},
+    "score-content-daily": {"task": "diagnostics.content_score", "schedule": 86400.0},
 }
 
 # Suppression audit (see docs/audit.md).
@@ -351,6 +352,8 @@ DIAGNOSTICS_NAMESERVERS = env.list("DIAGNOSTICS_NAMESERVERS", default=[])
 DIAGNOSTICS_DNS_TIMEOUT = env.float("DIAGNOSTICS_DNS_TIMEOUT", default=2.0)
 DIAGNOSTICS_DNS_LIFETIME = env.float("DIAGNOSTICS_DNS_LIFETIME", default=5.0)
 DIAGNOSTICS_CACHE_TTL = env.int("DIAGNOSTICS_CACHE_TTL", default=300)
+# DNS questions in flight at once per worker process (docs/performance.md).
+DIAGNOSTICS_DNS_CONCURRENCY = env.int("DIAGNOSTICS_DNS_CONCURRENCY", default=100)
 # Names our resolver must answer before a run trusts it ("name [TYPE]", SOA when no type;
 # {sender} is NOTIFY_SENDER_DOMAIN). When they fail, DNS-based findings are inconclusive.
 DIAGNOSTICS_SANITY_NAMES = env.list(
@@ -360,6 +363,11 @@ DIAGNOSTICS_SANITY_NAMES = env.list(
 # Accept addresses under the reserved .test domain (local test zones only).
 ALLOW_TEST_DOMAINS = env.bool("ALLOW_TEST_DOMAINS", default=False)
 DIAGNOSTICS_SMTP_RCPT = env.bool("DIAGNOSTICS_SMTP_RCPT", default=False)
+# The content check: SpamAssassin's spamd (run with -L, no network tests) scores our mail.
+CONTENT_SPAMD_HOST = env.str("CONTENT_SPAMD_HOST", default="127.0.0.1")
+CONTENT_SPAMD_PORT = env.int("CONTENT_SPAMD_PORT", default=783)
+CONTENT_SPAMD_TIMEOUT = env.float("CONTENT_SPAMD_TIMEOUT", default=30.0)
+CONTENT_SCORE_WARN = env.float("CONTENT_SCORE_WARN", default=2.5)
 NOTIFY_SENDER_DOMAIN = env.str("NOTIFY_SENDER_DOMAIN", default="notify.example.org")
 NOTIFY_SENDING_IPS = env.list("NOTIFY_SENDING_IPS", default=[])
 NOTIFY_DKIM_SELECTORS = env.list("NOTIFY_DKIM_SELECTORS", default=[])

@@ -1,16 +1,32 @@
-"""dnspython behind our resolver: which servers it asks, how it is set up, negative-answer TTLs.
+"""dnspython behind our resolver: which servers it asks, how it is set up, negative-answer TTLs,
+and the event loop its asynchronous resolver runs on.
 
 `diagnostics.resolver` is the only user; checks never see dnspython.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
+import os
+import secrets
 import socket
-from collections.abc import Iterable
+import struct
+import threading
+from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import Future
+from typing import Any
 
+import dns.asyncquery
+import dns.asyncresolver
+import dns.exception
+import dns.flags
 import dns.message
+import dns.name
 import dns.nameserver
+import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
@@ -44,8 +60,8 @@ def split_nameservers(nameservers: str | Iterable[str]) -> list[str]:
 
 
 def build_backend(nameservers: list[str], *, timeout: float, lifetime: float):
-    """A dnspython resolver asking `nameservers` (the system's when empty), without its cache."""
-    backend = dns.resolver.Resolver(configure=False)
+    """dnspython's asyncio resolver asking `nameservers` (the system's when empty), no cache."""
+    backend = dns.asyncresolver.Resolver(configure=False)
     if nameservers:
         backend.nameservers = [
             dns.nameserver.Do53Nameserver(host, port)
@@ -55,7 +71,7 @@ def build_backend(nameservers: list[str], *, timeout: float, lifetime: float):
         try:
             backend.read_resolv_conf("/etc/resolv.conf")
         except (OSError, dns.resolver.NoResolverConfiguration):
-            backend = dns.resolver.Resolver(configure=True)
+            backend = dns.asyncresolver.Resolver(configure=True)
     backend.timeout = timeout
     backend.lifetime = lifetime
     backend.cache = None  # ours, with bounded negative TTLs, sits in front
@@ -73,3 +89,273 @@ def negative_ttl(response: dns.message.Message | None) -> int | None:
         if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
             return min(rrset.ttl, rrset[0].minimum)
     return None
+
+
+class LoopThread:
+    """An asyncio event loop on a daemon thread of its own; sync code hands it coroutines.
+
+    Started on first use and again after a fork (a Celery prefork child inherits the object but
+    not the thread). `concurrency` sizes the loop's semaphore (`slots`), which a lookup holds
+    while it waits for its answer; waiting for a slot costs no thread.
+    """
+
+    def __init__(self, *, concurrency: int, name: str = "dns-loop") -> None:
+        if concurrency < 1:
+            raise ValueError("the DNS concurrency must be at least 1")
+        self.concurrency = concurrency
+        self.name = name
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._udp: UdpTransport | None = None
+        self._tasks: set[asyncio.Task] = set()  # running lookups, kept from the collector
+        self._pid = 0
+
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future:
+        """Run `coroutine` on the loop; a concurrent Future for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running())
+
+    def spawn(
+        self,
+        work: Callable[[Any], Coroutine[Any, Any, Any]],
+        pending: list[tuple[Any, Future]],
+    ) -> None:
+        """Run `work(item)` on the loop for each (item, future), settling each future.
+
+        One wake-up of the loop for the whole batch (what `submit` costs per coroutine).
+        """
+        self._running().call_soon_threadsafe(self._start_tasks, work, pending)
+
+    def _start_tasks(self, work, pending: list[tuple[Any, Future]]) -> None:
+        for item, future in pending:
+            task = asyncio.get_running_loop().create_task(work(item))
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(_settle, future))
+            task.add_done_callback(self._tasks.discard)
+
+    @property
+    def udp(self) -> UdpTransport:
+        """This loop's UDP sockets (only for use on the loop)."""
+        assert self._udp is not None
+        return self._udp
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        """The semaphore bounding concurrent questions (only for use on the loop)."""
+        assert self._slots is not None
+        return self._slots
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                self._tasks = set()  # a forked child: the parent's tasks are not on this loop
+
+                def serve() -> None:
+                    asyncio.set_event_loop(loop)
+                    self._slots = asyncio.Semaphore(self.concurrency)
+                    self._udp = UdpTransport()
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                threading.Thread(target=serve, name=self.name, daemon=True).start()
+                ready.wait()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+def _settle(future: Future, task: asyncio.Task) -> None:
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def server_addresses(backend) -> list[tuple[str, int]] | None:
+    """(address, port) of each plain-DNS server the backend asks; None if any is not plain DNS."""
+    servers = []
+    for server in backend.nameservers:
+        if isinstance(server, str):
+            servers.append((server, backend.port))
+        elif isinstance(server, dns.nameserver.Do53Nameserver):
+            servers.append((server.address, server.port))
+        else:  # DNS over HTTPS, TLS or QUIC from a system configuration: dnspython's own path
+            return None
+    return servers
+
+
+def query_wire(qid: int, qname: dns.name.Name, rdtype: int) -> bytes:
+    """A recursive query for one question with EDNS0 (1232-byte buffer), as bytes on the wire."""
+    header = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 1)  # RD; one question, one OPT
+    name = b"".join(bytes((len(label),)) + label for label in qname.labels)
+    return header + name + struct.pack("!HH", rdtype, 1) + b"\x00" + _OPT
+
+
+_OPT = struct.pack("!HHIH", 41, 1232, 0, 0)  # the OPT pseudo-record after the root name
+SOCKET_USES = 64  # queries per UDP socket before a fresh one (a new random source port)
+
+
+class _Replies(asyncio.DatagramProtocol):
+    """One UDP socket's answers, handed to the question waiting for that id from that server."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[int, str, int], asyncio.Future[bytes]] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+        self.sent = 0
+        self.retired = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        # Answers to SOCKET_USES questions may arrive at once; the default buffer may be small.
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        if len(data) < 12:
+            return
+        future = self.waiting.get((int.from_bytes(data[:2], "big"), addr[0], addr[1]))
+        if future is not None and not future.done():
+            future.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # unconnected UDP: an ICMP error cannot be tied to a question; it times out
+
+    def forget(self, key: tuple[int, str, int]) -> None:
+        self.waiting.pop(key, None)
+        if self.retired and not self.waiting and self.transport is not None:
+            self.transport.close()
+
+
+class UdpTransport:
+    """Plain DNS over UDP on the event loop: a few shared sockets instead of one per question.
+
+    Answers are matched by id and server and then checked against the question. A socket
+    serves SOCKET_USES questions and is then retired (closed once its last answer is in), so
+    source ports keep changing.
+    """
+
+    def __init__(self) -> None:
+        self._current: dict[int, _Replies] = {}
+        self._opening: dict[int, asyncio.Future[_Replies]] = {}
+
+    async def exchange(
+        self, qname: dns.name.Name, rdtype: int, server: tuple[str, int], timeout: float
+    ) -> bytes:
+        """Send one question to `server`, wait `timeout` seconds for its answer (TimeoutError)."""
+        host, port = server
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        replies = await self._socket(family)
+        while True:
+            qid = secrets.randbits(16)
+            key = (qid, host, port)
+            if key not in replies.waiting:
+                break
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        replies.waiting[key] = future
+        try:
+            assert replies.transport is not None
+            replies.transport.sendto(query_wire(qid, qname, rdtype), (host, port))
+            async with asyncio.timeout(timeout):
+                return await future
+        finally:
+            replies.forget(key)
+
+    async def _socket(self, family: int) -> _Replies:
+        while True:
+            replies = self._current.get(family)
+            if replies is not None and replies.sent < SOCKET_USES:
+                replies.sent += 1
+                return replies
+            opening = self._opening.get(family)
+            if opening is None:
+                if replies is not None:
+                    replies.retired = True
+                    if not replies.waiting and replies.transport is not None:
+                        replies.transport.close()
+                opening = self._opening[family] = asyncio.ensure_future(self._open(family))
+                opening.add_done_callback(lambda done: self._opened(family, done))
+            # Everyone waiting for the new socket looks again: it takes SOCKET_USES of them.
+            await asyncio.shield(opening)
+
+    def _opened(self, family: int, done: asyncio.Future) -> None:
+        if self._opening.get(family) is done:
+            del self._opening[family]
+
+    async def _open(self, family: int) -> _Replies:
+        loop = asyncio.get_running_loop()
+        local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)  # noqa: S104
+        _, replies = await loop.create_datagram_endpoint(_Replies, local_addr=local, family=family)
+        self._current[family] = replies
+        return replies
+
+
+async def ask_servers(
+    udp: UdpTransport,
+    servers: list[tuple[str, int]],
+    qname: dns.name.Name,
+    rdtype: int,
+    *,
+    timeout: float,
+    lifetime: float,
+) -> dns.message.Message:
+    """dnspython's resolution rules over our sockets: each server in turn, until `lifetime`.
+
+    A timeout or an unreadable answer tries the next server (and the same again in the next
+    round, after a short back-off); SERVFAIL, REFUSED and other errors drop that server (no
+    SERVFAIL retries); a truncated answer is asked again over TCP. Raises dnspython's own
+    exceptions (LifetimeTimeout, NoNameservers), so failures are classified as before.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + lifetime
+    live = list(servers)
+    errors: list[tuple[Any, ...]] = []
+    backoff = 0.05
+    while live:
+        for server in list(live):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise dns.resolver.LifetimeTimeout(timeout=lifetime, errors=errors)
+            try:
+                response = await _ask_one(udp, server, qname, rdtype, min(timeout, remaining))
+            except (TimeoutError, dns.exception.Timeout, dns.exception.FormError) as error:
+                errors.append((server[0], False, server[1], error, None))
+                continue
+            except Exception as error:  # unreachable, a bad answer: this server is out
+                errors.append((server[0], False, server[1], error, None))
+                live.remove(server)
+                continue
+            rcode = response.rcode()
+            if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN):
+                return response
+            errors.append((server[0], False, server[1], dns.rcode.to_text(rcode), response))
+            live.remove(server)
+        if live:
+            await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
+            backoff = min(backoff * 2, 1.0)
+    request = dns.message.make_query(qname, rdtype)
+    raise dns.resolver.NoNameservers(request=request, errors=errors)
+
+
+async def _ask_one(
+    udp: UdpTransport, server: tuple[str, int], qname: dns.name.Name, rdtype: int, timeout: float
+) -> dns.message.Message:
+    started = asyncio.get_running_loop().time()
+    response = dns.message.from_wire(await udp.exchange(qname, rdtype, server, timeout))
+    question = response.question[0] if response.question else None
+    if (
+        not response.flags & dns.flags.QR
+        or question is None
+        or question.name != qname
+        or question.rdtype != rdtype
+    ):
+        raise dns.query.BadResponse("the answer is not for the question asked")
+    if response.flags & dns.flags.TC:
+        left = timeout - (asyncio.get_running_loop().time() - started)
+        request = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
+        response = await dns.asyncquery.tcp(
+            request, server[0], timeout=max(left, 0.05), port=server[1]
+        )
+    return response

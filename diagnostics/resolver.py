@@ -9,19 +9,31 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import dns.exception
 import dns.name
+import dns.rcode
+import dns.rdatatype
 import dns.resolver
 
-from diagnostics.dns_backend import build_backend, negative_ttl, split_nameservers
+from diagnostics.dns_backend import (
+    LoopThread,
+    ask_servers,
+    build_backend,
+    negative_ttl,
+    server_addresses,
+    split_nameservers,
+)
 
 Question = tuple[str, str]
+
+# Questions waiting for an answer at once, per resolver (DIAGNOSTICS_DNS_CONCURRENCY).
+DEFAULT_CONCURRENCY = 100
 
 
 class AnswerStatus(StrEnum):
@@ -150,33 +162,55 @@ class DnsCache:
 
 
 class _Memo:
-    """Shares one lookup between threads asking the same question; optionally keeps answers."""
+    """One future per question, shared by every thread that asks it while it is open.
+
+    `keep` holds answered futures for the life of the memo (a run's view: each question is
+    asked once per run); otherwise a future is dropped as soon as it is answered.
+    """
 
     def __init__(self, *, keep: bool) -> None:
         self.keep = keep
         self._lock = threading.Lock()
         self._entries: dict[Question, Future[DnsAnswer]] = {}
 
-    def run(self, key: Question, lookup) -> DnsAnswer:
+    def futures(
+        self, keys: list[Question], start: Callable[[list[tuple[Question, Future]]], None]
+    ) -> list[Future[DnsAnswer]]:
+        """A future per key; those not asked yet are handed to `start` together, in one call."""
+        missing: list[tuple[Question, Future[DnsAnswer]]] = []
+        found: dict[Question, Future[DnsAnswer]] = {}
         with self._lock:
-            future = self._entries.get(key)
-            owner = future is None
-            if owner:
-                future = Future()
-                self._entries[key] = future
-        if not owner:
-            return future.result()
-        try:
-            answer = lookup()
-        except Exception as error:  # lookup() classifies errors itself; this is a last guard
-            answer = DnsAnswer(
-                key[0], key[1], AnswerStatus.ERROR, error=DnsError.OTHER, reason=str(error)
-            )
-        future.set_result(answer)
-        if not self.keep:
-            with self._lock:
-                self._entries.pop(key, None)
-        return answer
+            for key in keys:
+                future = self._entries.get(key)
+                if future is None:
+                    future = self._entries[key] = Future()
+                    missing.append((key, future))
+                found[key] = future
+        if missing:
+            try:
+                start(missing)
+            except Exception as error:  # never leave a waiter without an answer
+                for _, future in missing:
+                    if not future.done():
+                        future.set_exception(error)
+            if not self.keep:
+                for key, future in missing:
+                    future.add_done_callback(lambda done, key=key: self._drop(key, done))
+        return [found[key] for key in keys]
+
+    def _drop(self, key: Question, done: Future[DnsAnswer]) -> None:
+        with self._lock:
+            if self._entries.get(key) is done:
+                del self._entries[key]
+
+
+def _answer_of(key: Question, future: Future[DnsAnswer]) -> DnsAnswer:
+    try:
+        return future.result()
+    except Exception as error:  # lookups classify their errors themselves; this is a last guard
+        return DnsAnswer(
+            key[0], key[1], AnswerStatus.ERROR, error=DnsError.OTHER, reason=str(error)
+        )
 
 
 def _server_errors(error: Exception) -> list[Any]:
@@ -210,26 +244,29 @@ def _classify(error: Exception, *, lifetime: float) -> tuple[DnsError, str]:
 
 
 class _Shared:
-    """What every per-run view of one resolver shares: the backend, cache, pool and counters."""
+    """What every per-run view of one resolver shares: backend, event loop, cache and counters."""
 
-    def __init__(self, backend, cache: DnsCache | None, max_workers: int, description: str):
+    def __init__(self, backend, cache: DnsCache | None, concurrency: int, description: str):
         self.backend = backend
+        self.servers = server_addresses(backend)  # None: not plain DNS, dnspython asks
         self.cache = cache
         self.description = description
-        self.max_workers = max_workers
+        self.loop = LoopThread(concurrency=concurrency)
         self.lock = threading.Lock()
-        self.executor: ThreadPoolExecutor | None = None
         self.lookups = 0
 
-    def pool(self) -> ThreadPoolExecutor:
+    def counted(self) -> None:
         with self.lock:
-            if self.executor is None:
-                self.executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="dns")
-            return self.executor
+            self.lookups += 1
 
 
 class DnsResolver:
-    """Answers DNS questions as values; concurrent identical questions share one lookup."""
+    """Answers DNS questions as values; concurrent identical questions share one lookup.
+
+    Questions are asked on one asyncio event loop (dnspython's asyncio resolver), at most
+    `concurrency` at once; the calling threads only wait for their answers. `timeout` is per
+    try at one server, `lifetime` per question, counted from when it gets a slot.
+    """
 
     def __init__(
         self,
@@ -238,12 +275,12 @@ class DnsResolver:
         timeout: float = 2.0,
         lifetime: float = 5.0,
         cache: DnsCache | None = None,
-        max_workers: int = 128,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         entries = split_nameservers(nameservers)
         backend = build_backend(entries, timeout=timeout, lifetime=lifetime)
         description = ",".join(entries) if entries else "system"
-        self._shared = _Shared(backend, cache, max_workers, description)
+        self._shared = _Shared(backend, cache, concurrency, description)
         self._memo = _Memo(keep=False)
 
     @classmethod
@@ -271,70 +308,96 @@ class DnsResolver:
         return self._shared.backend.lifetime
 
     @property
+    def concurrency(self) -> int:
+        """How many questions may wait for an answer at once."""
+        return self._shared.loop.concurrency
+
+    @property
     def lookups(self) -> int:
         """Questions sent to the network so far (cache and memo hits not counted)."""
         return self._shared.lookups
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask one question; never raises."""
-        key = (name.strip().rstrip(".").lower(), rdtype.upper())
-        return self._memo.run(key, lambda: self._lookup(key))
+        key = _key(name, rdtype)
+        return _answer_of(key, self._memo.futures([key], self._start)[0])
 
     def query_many(self, questions: Iterable[Question]) -> list[DnsAnswer]:
         """Ask several independent questions at once; answers in the same order."""
-        questions = list(questions)
-        if len(questions) <= 1:
-            return [self.query(*q) for q in questions]
-        pool = self._shared.pool()
-        futures = [pool.submit(self.query, *q) for q in questions[1:]]
-        first = self.query(*questions[0])
-        return [first, *(f.result() for f in futures)]
+        keys = [_key(*q) for q in questions]
+        futures = self._memo.futures(keys, self._start)
+        return [_answer_of(key, future) for key, future in zip(keys, futures, strict=True)]
 
     def prefetch(self, questions: Iterable[Question]) -> None:
         """Start asking questions we will probably need soon, without waiting for them."""
-        pool = self._shared.pool()
-        for question in questions:
-            pool.submit(self.query, *question)
+        self._memo.futures([_key(*q) for q in questions], self._start)
 
     def probe(self, questions: Iterable[Question]) -> list[DnsAnswer]:
         """Ask the name servers now, past the answer cache and this run's memo; answers in order.
 
         For the resolver's own sanity check: a cached answer would hide a resolver that broke.
         """
-        keys = [(name.strip().rstrip(".").lower(), rdtype.upper()) for name, rdtype in questions]
-        pool = self._shared.pool()
-        futures = [pool.submit(self._ask, key) for key in keys]
-        return [future.result() for future in futures]
+        keys = [_key(*q) for q in questions]
+        futures = [self._shared.loop.submit(self._ask(key)) for key in keys]
+        return [_answer_of(key, future) for key, future in zip(keys, futures, strict=True)]
 
     def forget_answers(self) -> None:
         """Drop every cached answer (after the resolver was found answering wrongly)."""
         if self._shared.cache is not None:
             self._shared.cache.clear()
 
-    def _ask(self, key: Question) -> DnsAnswer:
-        with self._shared.lock:
-            self._shared.lookups += 1
-        return self._resolve(*key)[0]
-
-    def _lookup(self, key: Question) -> DnsAnswer:
-        shared = self._shared
-        if shared.cache is not None:
-            cached = shared.cache.get(key)
+    def _start(self, pending: list[tuple[Question, Future[DnsAnswer]]]) -> None:
+        """Answer from the cache what it holds; hand the rest to the loop in one call."""
+        cache = self._shared.cache
+        asked = []
+        for key, future in pending:
+            cached = cache.get(key) if cache is not None else None
             if cached is not None:
-                return cached
-        name, rdtype = key
-        with shared.lock:
-            shared.lookups += 1
-        answer, ttl = self._resolve(name, rdtype)
+                future.set_result(cached)
+            else:
+                asked.append((key, future))
+        if asked:
+            self._shared.loop.spawn(self._lookup, asked)
+
+    async def _ask(self, key: Question) -> DnsAnswer:
+        async with self._shared.loop.slots:
+            self._shared.counted()
+            return (await self._resolve(*key))[0]
+
+    async def _lookup(self, key: Question) -> DnsAnswer:
+        shared = self._shared
+        async with shared.loop.slots:
+            shared.counted()
+            answer, ttl = await self._resolve(*key)
         if shared.cache is not None:
             shared.cache.put(key, answer, ttl)
         return answer
 
-    def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
-        backend = self._shared.backend
+    async def _resolve(self, name: str, rdtype: str) -> tuple[DnsAnswer, float | None]:
+        shared = self._shared
+        backend = shared.backend
         try:
             qname = dns.name.from_text(name) if name else dns.name.root
-            result = backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
+            if shared.servers is None:
+                return _from_answer(
+                    name,
+                    rdtype,
+                    await backend.resolve(qname, rdtype, raise_on_no_answer=False, search=False),
+                )
+            response = await ask_servers(
+                shared.loop.udp,
+                shared.servers,
+                qname,
+                dns.rdatatype.from_text(rdtype),
+                timeout=backend.timeout,
+                lifetime=backend.lifetime,
+            )
+            if response.rcode() == dns.rcode.YXDOMAIN:
+                raise dns.resolver.YXDOMAIN
+            if response.rcode() == dns.rcode.NXDOMAIN:
+                ttl = negative_ttl(response)
+                return DnsAnswer(name, rdtype, AnswerStatus.NXDOMAIN, ttl=ttl or 0), ttl
+            rrset = response.resolve_chaining().answer
         except dns.resolver.NXDOMAIN as error:
             responses = list(error.responses().values())
             ttl = negative_ttl(responses[-1] if responses else None)
@@ -342,19 +405,34 @@ class DnsResolver:
         except Exception as error:
             kind, reason = _classify(error, lifetime=backend.lifetime)
             return DnsAnswer(name, rdtype, AnswerStatus.ERROR, error=kind, reason=reason), 0
-        if result.rrset is None:
-            ttl = negative_ttl(result.response)
+        if rrset is None:
+            ttl = negative_ttl(response)
             return DnsAnswer(name, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
-        rdata = tuple(result.rrset)
-        answer = DnsAnswer(
-            name,
-            rdtype,
-            AnswerStatus.RECORDS,
-            records=tuple(r.to_text() for r in rdata),
-            rdata=rdata,
-            ttl=result.rrset.ttl,
-        )
-        return answer, result.rrset.ttl
+        return _records(name, rdtype, rrset), rrset.ttl
+
+
+def _from_answer(name: str, rdtype: str, result) -> tuple[DnsAnswer, float | None]:
+    """A dnspython resolver's Answer (the path for name servers that are not plain DNS)."""
+    if result.rrset is None:
+        ttl = negative_ttl(result.response)
+        return DnsAnswer(name, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
+    return _records(name, rdtype, result.rrset), result.rrset.ttl
+
+
+def _records(name: str, rdtype: str, rrset) -> DnsAnswer:
+    rdata = tuple(rrset)
+    return DnsAnswer(
+        name,
+        rdtype,
+        AnswerStatus.RECORDS,
+        records=tuple(r.to_text() for r in rdata),
+        rdata=rdata,
+        ttl=rrset.ttl,
+    )
+
+
+def _key(name: str, rdtype: str) -> Question:
+    return (name.strip().rstrip(".").lower(), rdtype.upper())
 
 
 _resolvers: dict[tuple, DnsResolver] = {}
@@ -375,6 +453,7 @@ def resolver_from_settings() -> DnsResolver:
         settings.DIAGNOSTICS_DNS_TIMEOUT,
         settings.DIAGNOSTICS_DNS_LIFETIME,
         settings.DIAGNOSTICS_CACHE_TTL,
+        getattr(settings, "DIAGNOSTICS_DNS_CONCURRENCY", DEFAULT_CONCURRENCY),
     )
     with _resolvers_lock:
         resolver = _resolvers.get(key)
@@ -384,5 +463,6 @@ def resolver_from_settings() -> DnsResolver:
                 timeout=settings.DIAGNOSTICS_DNS_TIMEOUT,
                 lifetime=settings.DIAGNOSTICS_DNS_LIFETIME,
                 cache=DnsCache(max_ttl=settings.DIAGNOSTICS_CACHE_TTL),
+                concurrency=key[4],
             )
         return resolver

@@ -94,7 +94,7 @@ SUPPRESSING_CLASSES = frozenset({BounceClass.HARD, BounceClass.COMPLAINT})
 INFORMATION_CLASSES = frozenset({BounceClass.UNSUBSCRIBED})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """One check's finding about one subject (an address, a domain or the sender)."""
 
@@ -116,7 +116,7 @@ class CheckResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The likely cause for one address, and who must do what next."""
 

@@ -5,6 +5,7 @@ from tickets import (
     views,
 )
 from tickets.views import audit as audit_views
+from tickets.views.content import content_check
 
 app_name = "tickets"
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("domains/<domain:domain>/", views.domain_detail, name="domain"),
     path("states/<row_id:state_id>/", views.state_detail, name="state"),
+    path("sender-health/content/", content_check, name="content_check"),
     path("tickets/<ticket:number>/", views.ticket_detail, name="detail"),
     path("tickets/<ticket:number>/diagnostics/", views.ticket_diagnostics, name="diagnostics"),
     path("tickets/<ticket:number>/diagnostics/rerun/", views.ticket_rerun, name="rerun"),

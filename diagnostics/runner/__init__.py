@@ -26,6 +26,7 @@ from typing import Any
 from diagnostics.checks.relay import check_relay
 from diagnostics.checks.resolver import DEFAULT_SANITY_NAMES, distrust, sanity_questions
 from diagnostics.checks.smtp_rcpt import check_smtp_rcpt
+from diagnostics.content import content_latest
 from diagnostics.resolver import DnsResolver
 from diagnostics.runner.addresses import (
     AddressChecks,
@@ -46,7 +47,7 @@ from diagnostics.runner.reports import (
 from diagnostics.runner.sanity import sanity_key, start_resolver_check, store_sanity
 from diagnostics.runner.sender import RelayCheck, start_sender_checks
 from diagnostics.sender import SenderConfig
-from diagnostics.types import Cause, CheckResult, Owner, Verdict
+from diagnostics.types import Cause, CheckResult, Outcome, Owner, Verdict
 from diagnostics.vendors.base import SuppressionAdapter
 from diagnostics.verdict import verdict_for
 
@@ -72,10 +73,11 @@ def run_checks(
     cache_ttl: int | None = None,
     allow_test_domains: bool | None = None,
     sanity_names: Sequence[str] | None = None,
-    max_workers: int = 32,
+    max_workers: int | None = None,
     verdict: VerdictRule = verdict_for,
     relay_check: RelayCheck = check_relay,
     rcpt_check: RcptCheck = check_smtp_rcpt,
+    content: bool = True,
 ) -> RunReport:
     """Check every address, its domain (once per domain) and the sender (once), concurrently.
 
@@ -90,7 +92,12 @@ def run_checks(
     resolver must answer, "name [TYPE]") to DIAGNOSTICS_SANITY_NAMES. When the resolver fails
     that check, every DNS-based result is marked inconclusive and nothing is cached.
     `verdict`, `relay_check` and `rcpt_check` are the production rules and SMTP checks unless
-    a caller passes others.
+    a caller passes others. `max_workers` (the run's check threads) defaults to the
+    resolver's DNS concurrency plus room for the sender checks, at least 32: a thread waits
+    for its domain's answers, so fewer threads than questions in flight would leave the
+    resolver's slots empty. With `content` (and a cache), the last content check of our own
+    mail (`diagnostics.content`, scored by a task) joins the sender results when it has a score.
+    DNS questions go through the resolver's event loop, at most its `concurrency` at once.
     """
     if allow_test_domains is None:
         allow_test_domains = bool(_setting("ALLOW_TEST_DOMAINS", False))
@@ -113,7 +120,12 @@ def run_checks(
         bounce_events=bounce_events,
         deliveries=deliveries,
     )
+    if max_workers is None:
+        max_workers = max(32, int(getattr(resolver, "concurrency", 0)) + 16)
     pool = CheckPool(max_workers=max_workers, on_result=on_result)
+    scored = _content_result(cache) if content else None
+    if scored is not None:
+        pool.emit([scored])
     try:
         sanity = start_resolver_check(
             pool, run_resolver, questions, cache=cache, key=sanity_key(servers, questions)
@@ -144,6 +156,8 @@ def run_checks(
     trust = (lambda r: r) if sanity.healthy else distrust
     shared_sender = [trust(r) for r in ([sanity.result] if sanity.result else [])]
     shared_sender += [trust(r) for r in sender_results]
+    if scored is not None:
+        shared_sender.append(scored)  # not from DNS: the resolver's health does not touch it
 
     reports = []
     for target in targets:
@@ -171,6 +185,14 @@ def _verdict(rule: VerdictRule, address: str, results: list[CheckResult]) -> Ver
             next_step=f"No verdict could be drawn ({type(error).__name__}); read the checks.",
             owner=Owner.NATIONAL,
         )
+
+
+def _content_result(cache: Any) -> CheckResult | None:
+    """The stored content score, unless there is none or it could not be scored."""
+    result, _ = content_latest(cache)
+    if result is None or result.outcome is Outcome.INCONCLUSIVE:
+        return None
+    return result
 
 
 def _setting(name: str, default: Any) -> Any:

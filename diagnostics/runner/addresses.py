@@ -10,8 +10,9 @@ hosts once they are known.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from diagnostics.checks.delivery import check_delivery
@@ -35,7 +36,7 @@ BounceEvents = Callable[[str], Sequence[DeliveryEvent]]
 Deliveries = Callable[[str], DeliveryEvidence | None]
 
 
-@dataclass
+@dataclass(slots=True)
 class AddressTarget:
     """One address being checked, and the results it has gathered so far."""
 
@@ -67,11 +68,14 @@ class AddressChecks:
 def start_address_checks(
     pool: CheckPool, resolver: DnsResolver, addresses: Iterable[str], parts: AddressChecks
 ) -> list[AddressTarget]:
-    """Check syntax now, submit each domain's checks once, then typo and vendor per address."""
+    """Per address: syntax, then at once its domain's checks (first address on a domain
+    only), typo and vendor checks, so DNS starts while later addresses are still read."""
     targets: list[AddressTarget] = []
     by_domain: dict[str, list[AddressTarget]] = {}
+    from_cache: list[Callable[[], None]] = []
+    typos: dict[str, CheckResult] = {}
     for raw in dict.fromkeys(a.strip() for a in addresses):
-        syntax = check_syntax(raw, allow_test_domains=parts.allow_test_domains)
+        syntax = _sharing_text(check_syntax(raw, allow_test_domains=parts.allow_test_domains), raw)
         target = AddressTarget(
             address=raw,
             syntax=syntax,
@@ -81,18 +85,52 @@ def start_address_checks(
         )
         targets.append(target)
         pool.emit([syntax])
-        if syntax.outcome is not Outcome.FAIL:
-            by_domain.setdefault(target.domain, []).append(target)
-
-    for domain, members in by_domain.items():
-        _start_domain(pool, resolver, domain, members, parts)
-
-    for target in (t for members in by_domain.values() for t in members):
-        typo = check_typo(target.normalized, known_domains=parts.known_domains)
+        if syntax.outcome is Outcome.FAIL:
+            continue
+        members = by_domain.setdefault(target.domain, [])
+        members.append(target)
+        if len(members) == 1:
+            cached = _start_domain(pool, resolver, target.domain, members, parts)
+            if cached is not None:
+                from_cache.append(cached)
+        typo = _typo(target, parts.known_domains, typos)
         target.checks.append(typo)
         pool.emit([typo])
         _start_vendor(pool, target, parts)
+    for share in from_cache:  # now that every address on the domain is known
+        share()
     return targets
+
+
+def _sharing_text(syntax: CheckResult, address: str) -> CheckResult:
+    """The syntax result with its repeated strings held once (a run may hold 100,000 of them)."""
+    details = {
+        key: (
+            address
+            if value == address
+            else sys.intern(value)
+            if isinstance(value, str) and key in _SHARED_KEYS
+            else value
+        )
+        for key, value in syntax.details.items()
+    }
+    return replace(syntax, details=details)
+
+
+_SHARED_KEYS = frozenset({"reason", "domain", "ascii_domain"})
+
+
+def _typo(
+    target: AddressTarget, known_domains: list[str], seen: dict[str, CheckResult]
+) -> CheckResult:
+    """The typo check; a domain that passes says the same for every address on it, so once."""
+    passed = seen.get(target.domain)
+    if passed is not None:
+        return replace(passed, subject=target.normalized)
+    typo = check_typo(target.normalized, known_domains=known_domains)
+    if typo.outcome is Outcome.PASS:  # a warning names the local part: not shared
+        seen[target.domain] = typo
+    return typo
 
 
 def _start_domain(
@@ -101,7 +139,8 @@ def _start_domain(
     domain: str,
     members: list[AddressTarget],
     parts: AddressChecks,
-) -> None:
+) -> Callable[[], None] | None:
+    """Submit the domain's checks, or (from the cache) return what shares them later."""
     key = domain_key(parts.resolver_key, domain)
 
     def domain_checks() -> list[CheckResult]:
@@ -122,9 +161,9 @@ def _start_domain(
     cached = cached_results(parts.cache, key)
     if cached:
         pool.emit(cached)
-        share(cached)
-        return
+        return lambda: share(cached)
     pool.submit("mx", domain, domain_checks, then)
+    return None
 
 
 def _start_rcpt(

@@ -22,7 +22,7 @@ ADDRESS_ORDER = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddressReport:
     """Everything found about one address, and the verdict drawn from it."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from diagnostics.types import Owner
+from diagnostics.types import Outcome, Owner
 from diagnostics.verdict.advice import (
     PROBE_HOURS,
     SPAM_FILTER_DUTY,
@@ -62,8 +62,27 @@ def probe_lost(ev: Evidence) -> Finding:
             "mail most likely sits in the spam filter's quarantine or the user's junk folder.",
             gateway_guidance(ev),
             SPAM_FILTER_DUTY,
+            content_warning(ev),
             "Then send a new probe; ask the user to look in the junk folder as well.",
         ),
+    )
+
+
+def content_warning(ev: Evidence) -> str:
+    """When SpamAssassin scores our own mail high, say our content itself may be filtered."""
+    content = ev.first("content")
+    if content is None or content.outcome not in (Outcome.WARN, Outcome.FAIL):
+        return ""
+    worst = next(
+        (m for m in content.details.get("messages", []) if m["name"] == content.details["worst"]),
+        {"rules": []},
+    )
+    rules = [r["rule"] for r in sorted(worst["rules"], key=lambda r: -r["score"]) if r["score"] > 0]
+    return (
+        f"Our content may be filtered too: SpamAssassin scores our '{content.details['worst']}' "
+        f"message {content.details['score']:g} (spam from {content.details['threshold']:g}"
+        + (f"; rules {', '.join(rules[:3])}" if rules else "")
+        + "). National office: see the content check on Sender health and fix the template."
     )
 
 

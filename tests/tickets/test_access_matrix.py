@@ -349,6 +349,10 @@ SITE_ROWS = [
         kwargs=lambda w: {"audit_id": w.audit.pk, "state_id": w.states["north"].pk},
     ),
     SiteRow(
+        "tickets:content_check",
+        {"GET": {"national": 200, "*": 403}, "POST": {"national": 302, "*": 403}},
+    ),
+    SiteRow(
         "probe",
         {"GET": ANYONE, "POST": ANYONE},
         public=True,
