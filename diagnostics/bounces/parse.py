@@ -115,6 +115,9 @@ def _read(message: Message, *, first_part: str, depth: int = 0) -> list[Draft]:
     jmrp = notifications.microsoft_jmrp_drafts(message, notice)
     if jmrp:
         return jmrp
+    fml = notifications.fml_drafts(message, notice)
+    if fml:
+        return fml
     ses = notifications.ses_notification_drafts(first_part)
     if ses:
         return ses

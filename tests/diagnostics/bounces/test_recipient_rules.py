@@ -179,3 +179,53 @@ def test_a_postfix_diagnostic_naming_no_reason_is_still_a_mailer_error():
     entry = only(_postfix_report("X-Postfix; delivery via local: command died with status 75"))
 
     assert entry.reason == "mailererror"
+
+
+def _fml_notice(
+    subject: str, body: str, *, message_id: str = "<202501031010.FMLAB1234.news@example.org>"
+) -> str:
+    return (
+        "From: news-admin@example.org\n"
+        f"Subject: {subject}\n"
+        "To: news-admin@example.org\n"
+        f"Message-Id: {message_id}\n"
+        "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n"
+        "Content-Type: text/plain; charset=iso-2022-jp\n\n"
+        f"{body}\n\nOriginal mail as follows:\n\n   From: jo@example.net\n   To: news@example.org\n"
+    )
+
+
+def test_an_fml_notice_names_its_recipient_and_reason_as_the_fml_module_does():
+    # Added after the fourth round's run: Sisimai::Lhost::FML, hand-ported. A line ending in
+    # "<address>." names the recipient; the module's table reads the notice's words.
+    entry = only(
+        _fml_notice(
+            "NOT MEMBER article from jo@example.net (news ML)",
+            "You are not a member of this mailing list <news@example.org>.\n"
+            "If you know the general guide of this list, please send mail to the list.",
+        )
+    )
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "news@example.org",
+        "rejected",
+        False,
+    )
+
+
+def test_an_fml_notice_whose_words_name_nothing_is_read_by_its_subject():
+    entry = only(
+        _fml_notice("Loop Alert: something odd (news ML)", "Mail looped <news@example.org>.")
+    )
+
+    assert (entry.recipient, entry.reason) == ("news@example.org", "systemerror")
+
+
+def test_a_notice_without_fmls_message_id_is_not_read_as_fml():
+    raw = _fml_notice(
+        "NOT MEMBER article from jo@example.net (news ML)",
+        "You are not a member of this mailing list <news@example.org>.",
+        message_id="<1@example.org>",
+    )
+
+    assert all(entry.reason != "rejected" for entry in parse_bounce(raw))
