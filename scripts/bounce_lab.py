@@ -161,6 +161,39 @@ THIRD_SCRIPTED: dict[str, tuple[str, str, str]] = {
     "adminprohib.test": ("127.0.0.66", "RCPT", "550 Administrative prohibition"),
 }
 
+# The fourth round's scenarios ("fourth"), written down before the run that made them and
+# after the reader was frozen for that round's measurement (docs/bounces.md).
+FOURTH_SCRIPTED: dict[str, tuple[str, str, str]] = {
+    "toomanyrcpt.test": ("127.0.0.67", "RCPT", "452 4.5.3 Too many recipients"),
+    "bigdata.test": (
+        "127.0.0.68",
+        "DATA",
+        "552 5.3.4 Message size exceeds fixed maximum message size",
+    ),
+    "unavail.test": (
+        "127.0.0.69",
+        "RCPT",
+        "550 5.5.0 Requested action not taken: mailbox unavailable",
+    ),
+    "dnsbl.test": (
+        "127.0.0.70",
+        "MAIL",
+        "550 5.7.1 Service unavailable, Client host [{client}] blocked using zen.spamhaus.org",
+    ),
+    "inactive.test": (
+        "127.0.0.71",
+        "RCPT",
+        "550 5.2.1 The email account that you tried to reach is inactive.",
+    ),
+    "authreq.test": ("127.0.0.72", "MAIL", "530 5.7.0 Authentication required"),
+    "nodomain.test": (
+        "127.0.0.73",
+        "RCPT",
+        "553 5.1.2 <{rcpt}>: Recipient domain does not exist",
+    ),
+    "media.test": ("127.0.0.74", "DATA", "554 5.6.1 Media not supported"),
+}
+
 ZONES: dict[str, dict[str, list[str]]] = {
     "lab.test": {"MX": ["10 mx.lab.test."]},
     "mx.lab.test": {"A": [SINK_IP]},
@@ -178,7 +211,12 @@ ZONES: dict[str, dict[str, list[str]]] = {
     # A domain that exists (it has a TXT record) but names no mail host and no address.
     "nodata.test": {"TXT": ['"v=spf1 -all"']},
 }
-for _domain, (_address, _step, _reply) in {**SCRIPTED, **FRESH_SCRIPTED, **THIRD_SCRIPTED}.items():
+for _domain, (_address, _step, _reply) in {
+    **SCRIPTED,
+    **FRESH_SCRIPTED,
+    **THIRD_SCRIPTED,
+    **FOURTH_SCRIPTED,
+}.items():
     ZONES[_domain] = {"MX": [f"10 mx.{_domain}."]}
     ZONES[f"mx.{_domain}"] = {"A": [_address]}
 
@@ -238,7 +276,23 @@ THIRD_SCENARIOS: dict[str, list[str]] = {
     "onhold-administrative-prohibition": ["jo@adminprohib.test"],
     "mixed-two-failures": ["al@vtable.test", "al@moved.test", "ok-fine@moved.test"],
 }
-SETS = {"base": SCENARIOS, "fresh": FRESH_SCENARIOS, "third": THIRD_SCENARIOS}
+FOURTH_SCENARIOS: dict[str, list[str]] = {
+    "exceedlimit-too-many-recipients": ["jo@toomanyrcpt.test"],
+    "mesgtoobig-after-data": ["jo@bigdata.test"],
+    "userunknown-mailbox-unavailable": ["jo@unavail.test"],
+    "blocked-dnsbl-at-mail": ["jo@dnsbl.test"],
+    "suspend-inactive-account": ["jo@inactive.test"],
+    "securityerror-authentication-required": ["jo@authreq.test"],
+    "hostunknown-domain-does-not-exist": ["jo@nodomain.test"],
+    "contenterror-media-not-supported": ["jo@media.test"],
+    "mixed-unavailable-and-inactive": ["al@unavail.test", "al@inactive.test"],
+}
+SETS = {
+    "base": SCENARIOS,
+    "fresh": FRESH_SCENARIOS,
+    "third": THIRD_SCENARIOS,
+    "fourth": FOURTH_SCENARIOS,
+}
 # A message larger than the 1,024 bytes the "bigsize" server accepts.
 _LARGE_BODY = "This line makes the message larger than the server accepts.\n" * 80
 
@@ -404,7 +458,12 @@ async def run_servers(outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     loop = asyncio.get_running_loop()
     servers = []
-    for address, step, reply in {**SCRIPTED, **FRESH_SCRIPTED, **THIRD_SCRIPTED}.values():
+    for address, step, reply in {
+        **SCRIPTED,
+        **FRESH_SCRIPTED,
+        **THIRD_SCRIPTED,
+        **FOURTH_SCRIPTED,
+    }.values():
         servers.append(
             await loop.create_server(
                 lambda step=step, reply=reply: _Scripted(step, reply), address, 25

@@ -25,6 +25,10 @@ _TEXT_WINDOW = 8000
 
 _CLASS_ONLY_STATUS_RE = rx.compile(r"[45]\.[01]\.0\Z")
 
+# Sisimai::Lhost::Postfix reads a Diagnostic-Code typed "X-Postfix" as "SMTP" (its $v->{spec});
+# the published definitions are then tried as on any SMTP reply.
+_TYPES_READ_AS_SMTP = {"Postfix": "x-postfix"}
+
 # The report's readable text, or a function that returns it (reading it is left until needed).
 type Body = str | Callable[[], str]
 
@@ -311,6 +315,12 @@ def module_reason(
     if not found or not (diagnostic or command):
         return ""
     return found.reason(diagnostic, status=status, command=command, reported=reported)
+
+
+def diagnostic_type(module: str, reported: str) -> str:
+    """The Diagnostic-Code's type as the named module reads it ("x-postfix" is "smtp" to the
+    Postfix module), else as reported."""
+    return "smtp" if reported and _TYPES_READ_AS_SMTP.get(module) == reported else reported
 
 
 def module_command(module: str, diagnostic: str) -> str:

