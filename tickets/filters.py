@@ -36,9 +36,7 @@ class TicketFilter(django_filters.FilterSet):
     # Only the states the user may see are offered (and accepted): a state admin's list must
     # not name every other state.
     state = django_filters.ModelChoiceFilter(queryset=_states_for)
-    cause = django_filters.ChoiceFilter(
-        choices=CAUSES, method="of_cause", label="Cause (resolution or verdict)"
-    )
+    cause = django_filters.ChoiceFilter(choices=CAUSES, method="of_cause", label="Cause")
     owner = django_filters.ChoiceFilter(
         choices=list(SIDE_LABELS.items()), method="waiting_on", label="Waiting on"
     )

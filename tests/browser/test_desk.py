@@ -14,7 +14,7 @@ from tests.browser.artifacts import WIDTHS, page_overflows, screenshot
 from tests.browser.axe import axe_violations, describe
 from tests.factories import file_ticket
 from tests.test_browser import log_in, submit
-from tickets.models import EventKind, Ticket
+from tickets.models import CannedReply, EventKind, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +45,11 @@ def check_layout(page, name: str) -> None:
 
 def test_take_note_export_and_bulk_assign(page, live_server, people):
     base = live_server.url
+    # Seeded by a migration, but a transactional test before this one may have flushed it.
+    CannedReply.objects.get_or_create(
+        title="Hard bounce statement",
+        defaults={"body": "Our servers will no longer hard bounce the notifications."},
+    )
     ticket = file_ticket(people["state_admin"], "jo@take.example", subject="Take me")
     others = [file_ticket(people["state_admin"], f"b{i}@bulk.example") for i in range(2)]
 

@@ -376,7 +376,7 @@ def test_the_migration_dates_domains_marked_before_the_date_was_kept(people):
     MailDomain.objects.create(
         organisation=ticket.state, domain="marked.example", repeat_offender=True
     )
-    migration = import_module("tickets.migrations.0009_dashboard_repeat_offender_since")
+    migration = import_module("tickets.migrations.0013_dashboard_repeat_offender_since")
     migration.backfill_since(apps, None)
     assert MailDomain.objects.get(domain="marked.example").repeat_offender_since == first
 

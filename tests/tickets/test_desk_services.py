@@ -153,11 +153,11 @@ def test_internal_note_is_never_mailed_to_a_state_admin(people, escalated):
     event = services.ticket_note_internal(
         actor=people["national"], number=escalated.number, text=SECRET_NOTE
     )
-    recipients = ticket_mail.event_recipients(event)
+    recipients = [p.email for p in ticket_mail.event_recipients(event)]
     assert people["state_admin"].email not in recipients
     assert people["liaison"].email in recipients  # the vendor owns the ticket now
     comment = services.ticket_comment(actor=people["national"], number=escalated.number, text="Hi")
-    assert people["state_admin"].email in ticket_mail.event_recipients(comment)
+    assert people["state_admin"].email in [p.email for p in ticket_mail.event_recipients(comment)]
     mail.outbox.clear()
     ticket_mail.event_notify(event_id=event.pk)
     assert all(people["state_admin"].email not in m.to for m in mail.outbox)
@@ -280,5 +280,7 @@ def test_note_page_keeps_the_text_of_a_refused_note(client, people):
     ticket = file_ticket(people["state_admin"])
     client.force_login(people["national"])
     response = client.post(f"/tickets/{ticket.number}/note/", {"note-text": "x" * 20_001})
-    assert response.status_code == 400
-    assert response.context["note_form"]["text"].value() == "x" * 20_001
+    assert response.status_code == 302  # back to the ticket page (post/redirect/get)
+    page = client.get(response.url)
+    assert page.context["note_form"]["text"].value() == "x" * 20_001
+    assert page.context["note_form"].errors["text"]

@@ -8,6 +8,7 @@ recipient's own signed reply address. Functions here are called by Celery tasks 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from django.conf import settings
@@ -400,7 +401,13 @@ def recurrence_deliver(*, ticket_id: int, address_id: int, why: str) -> int:
             "url": settings.SITE_URL + ticket.get_absolute_url(),
         }
         text, html = _render("recurrence", context)
-        occurrence = (address.reactivated_at or timezone.now()).strftime("%Y%m%d%H%M%S")
+        # The same warning (same reactivation, same reason) is one message however often its
+        # task runs: the key never depends on the clock.
+        occurrence = (
+            address.reactivated_at.strftime("%Y%m%d%H%M%S")
+            if address.reactivated_at
+            else "w" + hashlib.sha256(why.encode()).hexdigest()[:12]
+        )
         message_id = f"<ticket-{ticket.pk}-recurrence-{address.pk}-{occurrence}@{_domain()}>"
         headers = {**_thread(ticket, message_id), "Auto-Submitted": "auto-generated"}
         written = []

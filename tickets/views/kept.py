@@ -22,6 +22,7 @@ from tickets.forms import (
     BounceForm,
     CommentForm,
     FindingForm,
+    InternalNoteForm,
     TransitionForm,
 )
 from tickets.workflow import TRANSITIONS
@@ -34,6 +35,7 @@ FORM_KEYS = {
     "attachment_form": "attach",
     "bounce_form": "bounce",
     "finding_form": "finding",
+    "note_form": "note",
 }
 NOT_SENT = "Not sent: see what needs correcting in the form below."
 
@@ -104,6 +106,8 @@ def restore(request: HttpRequest, ticket, *, addresses=()) -> dict:
         return {"add_form": form, "open_panel": "add"}
     if kind == "comment":
         return {"comment_form": _with(CommentForm(data), kept)}
+    if kind == "note":
+        return {"note_form": _with(InternalNoteForm(data, prefix="note"), kept)}
     if kind == "bounce":
         return {"bounce_form": _with(BounceForm(data), kept), "open_panel": "bounce"}
     if kind == "attach":
