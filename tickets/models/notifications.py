@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     DIGEST = "digest", "Daily digest"
     PROBE = "probe", "Delivery probe"
     RECURRENCE = "recurrence", "Recurrence warning"
+    ANSWER = "answer", "Answer to a received message"
 
 
 class NotificationStatus(models.TextChoices):
