@@ -8,6 +8,7 @@ outbox and leaves through the secondary once the clock finds it up.
 from __future__ import annotations
 
 import pytest
+from django.core import mail as django_mail
 from django.core.cache import cache
 
 from tests import test_mail_failover
@@ -109,6 +110,27 @@ def test_automatic_mail_and_unvouched_mail_get_no_answer(
     assert outcomes == [InboundOutcome.IGNORED, InboundOutcome.MODERATION]
     assert not Notification.objects.filter(kind=NotificationKind.ANSWER).exists()
     assert primary.to(nora.email) == []
+
+
+def test_the_answer_goes_to_her_own_address_not_the_messages_reply_to(
+    dns_server, nora, django_capture_on_commit_callbacks
+):
+    key = DkimKey(dns_server, "northland.test")
+    raw = key.sign(
+        message(
+            sender="Nora <NORA@Northland.test>",
+            to="helpdesk@sender.test",
+            text=FILING,
+            headers={"Reply-To": "mallory@attacker.test", "Cc": "mallory@attacker.test"},
+        )
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound = services.inbound_receive(raw=raw, source="imap")
+    assert inbound.outcome == InboundOutcome.FILED, inbound.reason
+    row = Notification.objects.get(kind=NotificationKind.ANSWER)
+    assert row.recipient == nora.email == "nora@northland.test"
+    (answer,) = [m for m in django_mail.outbox if "Re:" in m.subject]
+    assert answer.to == [nora.email] and not answer.cc and not answer.reply_to
 
 
 def test_a_draft_filed_from_its_link_is_marked_filed_and_the_link_files_nothing_twice(
