@@ -86,6 +86,12 @@ class Notification(models.Model):
                 condition=Q(status="held"),
                 name="notification_held_by_user",
             ),
+            # Retention walks the rows that still have their text, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(body_text=""),
+                name="notification_unpruned_age",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

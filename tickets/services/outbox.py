@@ -165,8 +165,8 @@ def notifications_prune(
             ids = list(
                 Notification.objects.select_for_update(skip_locked=True)
                 .filter(status__in=FINISHED, created_at__lt=cutoff)
-                .exclude(body_text="", body_html="", headers={})
-                .order_by("pk")
+                .exclude(body_text="")  # every message has a text part; gone once pruned
+                .order_by("created_at")
                 .values_list("pk", flat=True)[:batch]
             )
             if not ids:
