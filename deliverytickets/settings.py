@@ -207,6 +207,8 @@ else:
 MAIL_RETRY_BASE_SECONDS = env.int("MAIL_RETRY_BASE_SECONDS", default=60)
 MAIL_RETRY_MAX_SECONDS = env.int("MAIL_RETRY_MAX_SECONDS", default=3600)
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=48)
+# Days the text of sent, digested and failed outbox mail is kept (the rows themselves stay).
+MAIL_KEEP_DAYS = env.int("MAIL_KEEP_DAYS", default=90)
 # Daily digests go out from this hour (TIME_ZONE) on, once a day per person.
 MAIL_DIGEST_HOUR = env.int("MAIL_DIGEST_HOUR", default=7)
 # Who our mail says it is from, in words ("the national office's name" when empty).
@@ -331,6 +333,8 @@ CELERY_BEAT_SCHEDULE = {
     "retry-notifications": {"task": "tickets.notifications_retry", "schedule": 60.0},
     "send-digests": {"task": "tickets.digests_send", "schedule": 900.0},
     "score-content-daily": {"task": "diagnostics.content_score", "schedule": 86400.0},
+    # Finished outbox mail loses its bodies after MAIL_KEEP_DAYS (docs/mail.md, retention).
+    "prune-notifications": {"task": "tickets.notifications_prune", "schedule": 3600.0},
 }
 
 # Suppression audit (see docs/audit.md).

@@ -27,7 +27,16 @@ from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
 from tests.tickets.inbound_mail import REPLY_DOMAIN, DkimKey, dsn, message
 from tickets import services
-from tickets.models import EventKind, InboundMessage, InboundOutcome, Status, Ticket
+from tickets.models import (
+    EventKind,
+    InboundMessage,
+    InboundOutcome,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    Status,
+    Ticket,
+)
 from tickets.queue import send_task
 from tickets.reply_tokens import reply_address
 from tickets.services.inbound import HANDLED_KEYWORD
@@ -169,6 +178,14 @@ def test_a_state_admin_works_by_mail_alone_polled_by_beat(
         answer = smtp.to("nora@northland.test")[0]
         assert ticket.number.encode() in answer
         assert b"Auto-Submitted: auto-replied" in answer
+        # It left from the outbox, like all our mail: the row says which relay took it.
+        sent = Notification.objects.filter(
+            kind=NotificationKind.ANSWER, status=NotificationStatus.SENT
+        )
+        wait_for(sent.exists, timeout=30, what="the answer marked sent")
+        row = Notification.objects.get(kind=NotificationKind.ANSWER)
+        assert row.recipient == "nora@northland.test"
+        assert (row.status, row.attempts) == (NotificationStatus.SENT, 1) and row.relay
 
         # 2. The national office asks; she answers the mail (its signed reply address).
         move(ticket, national, "triage")

@@ -6,12 +6,9 @@ Each task is named like the service it calls; services send them by name through
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from tickets.mail_backend import RelaysFailed
 from tickets.models import AuditStatus
 from tickets.services import audit, diagnosis, inbound, mail, outbox, timers, vendor
 
@@ -45,6 +42,11 @@ def recurrence_deliver(ticket_id: int, address_id: int, why: str) -> int:
 @shared_task(name="tickets.notifications_retry")
 def notifications_retry() -> int:
     return outbox.notifications_retry()
+
+
+@shared_task(name="tickets.notifications_prune")
+def notifications_prune() -> int:
+    return outbox.notifications_prune()
 
 
 @shared_task(name="tickets.digests_send")
@@ -115,17 +117,11 @@ def recurrences_watch() -> int:
     return timers.recurrences_watch()
 
 
-# The answer to an inbound message is mailed directly (its recipient is the vouched sender, not
-# a ticket's side); a refused or failed relay is retried with backoff.
-@shared_task(
-    name="tickets.inbound_answer_send",
-    max_retries=5,
-    autoretry_for=(SMTPException, OSError, RelaysFailed),
-    retry_backoff=True,
-    retry_backoff_max=600,
-)
-def inbound_answer_send(inbound_id: int) -> bool:
-    return inbound.inbound_answer_send(inbound_id=inbound_id)
+# The answer to an inbound message is an outbox row like any other mail: sent once under its
+# row lock, retried by `notifications_retry` while no relay takes it.
+@shared_task(name="tickets.inbound_answer_send", **MAIL_TASK)
+def inbound_answer_send(notification_id: int) -> bool:
+    return inbound.inbound_answer_send(notification_id=notification_id)
 
 
 # One poll at a time is enough: a second one would wait on the same messages. A poll that

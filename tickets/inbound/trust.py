@@ -1,15 +1,17 @@
 """Who a message may act for, and whether it is automatic mail that must never be answered.
 
-`From` proves nothing. A message vouches for its `From` when a DKIM signature of the From's
-domain (or a parent of it) verifies against DNS, or when a receiving server we trust wrote an
-`Authentication-Results` header with DMARC pass for the From's domain. A signed reply address
-(`tickets.reply_tokens`) is checked by the service, which also needs the database.
+`From` proves nothing. A message vouches for its `From` when a DKIM signature aligned with the
+From's domain (RFC 7489 relaxed alignment: the same organisational domain, found through the
+Public Suffix List; never a public suffix) verifies against DNS, or when a receiving server we
+trust wrote an `Authentication-Results` header with DMARC pass for the From's domain. A signed
+reply address (`tickets.reply_tokens`) is checked by the service, which also needs the database.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 
 import authres
@@ -26,12 +28,35 @@ _AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress-
 DnsTxt = Callable[..., bytes | None]
 
 
-def _aligned(signing_domain: str, from_domain: str) -> bool:
-    """Relaxed alignment (RFC 7489 §3.1.1, without the public suffix walk): same or parent."""
+_psl = None
+_psl_lock = threading.Lock()
+
+
+def _organisational_domain(domain: str) -> str | None:
+    """The registrable domain (one label under its public suffix), or None for a suffix."""
+    global _psl
+    with _psl_lock:
+        if _psl is None:
+            from publicsuffixlist import PublicSuffixList
+
+            _psl = PublicSuffixList()  # the list bundled with the package; no network
+    return _psl.privatesuffix(domain)
+
+
+def aligned(signing_domain: str, from_domain: str) -> bool:
+    """RFC 7489 §3.1.1 relaxed alignment: `d=` and From share their organisational domain.
+
+    A signature of a public suffix (`d=com`, `d=co.uk`, `d=github.io`) vouches for nobody:
+    anyone can register a name under it.
+    """
     signing_domain = signing_domain.lower().rstrip(".")
-    return bool(signing_domain) and (
-        from_domain == signing_domain or from_domain.endswith("." + signing_domain)
-    )
+    from_domain = from_domain.lower().rstrip(".")
+    if not signing_domain or not from_domain:
+        return False
+    if signing_domain == from_domain:
+        return _organisational_domain(signing_domain) is not None
+    organisation = _organisational_domain(signing_domain)
+    return organisation is not None and organisation == _organisational_domain(from_domain)
 
 
 def dkim_vouches(raw: bytes, mail: ParsedMail, *, txt: DnsTxt) -> tuple[bool, str]:
@@ -49,7 +74,7 @@ def dkim_vouches(raw: bytes, mail: ParsedMail, *, txt: DnsTxt) -> tuple[bool, st
             said.append(f"DKIM signature unreadable ({error})")
             continue
         domain = tags.get(b"d", b"").decode("ascii", "replace")
-        if not _aligned(domain, mail.from_domain):
+        if not aligned(domain, mail.from_domain):
             said.append(f"DKIM signature of {domain}, not the From's domain")
             continue
         try:

@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     DIGEST = "digest", "Daily digest"
     PROBE = "probe", "Delivery probe"
     RECURRENCE = "recurrence", "Recurrence warning"
+    ANSWER = "answer", "Answer to a received message"
 
 
 class NotificationStatus(models.TextChoices):
@@ -84,6 +85,12 @@ class Notification(models.Model):
                 fields=["user", "created_at"],
                 condition=Q(status="held"),
                 name="notification_held_by_user",
+            ),
+            # Retention walks the rows that still have their text, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(body_text=""),
+                name="notification_unpruned_age",
             ),
         ]
         constraints = [

@@ -17,7 +17,7 @@ from tickets.selectors.diagnosis import (
     sender_health_pending,
 )
 from tickets.selectors.duplicates import open_tickets_by_address, ticket_filed_by_submission
-from tickets.selectors.inbound import inbound_draft_initial
+from tickets.selectors.inbound import inbound_draft_initial, inbound_draft_ticket
 from tickets.selectors.mail import notification_delivery_of, relays_status
 from tickets.selectors.probes import probe_by_token, probe_link_state
 from tickets.selectors.reach import address_get_visible, states_visible_to
@@ -40,6 +40,7 @@ __all__ = [
     "inbound_draft_initial",
     "canned_replies",
     "canned_reply",
+    "inbound_draft_ticket",
     "ticket_filed_by_submission",
     "open_tickets_by_address",
     "AddressActions",

@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from tickets.inbound.body import filing_request, reply_text
 from tickets.inbound.parse import parse_message
-from tickets.models import InboundMessage, InboundOutcome, Organisation, OrganisationKind
+from tickets.models import (
+    InboundMessage,
+    InboundOutcome,
+    Organisation,
+    OrganisationKind,
+    Ticket,
+)
 
 # A message still "received" this long after it came was interrupted (the database went away
 # while it was handled): it waits for a person like the others.
@@ -59,14 +65,44 @@ DRAFT_SALT = "tickets.inbound.draft"
 DRAFT_MAX_AGE = 14 * 24 * 3600  # seconds a draft link works
 
 
-def inbound_draft_initial(*, user, token: str) -> dict[str, object] | None:
-    """The filing form's values from the sender's own draft mail, or None (bad or not theirs)."""
+def inbound_draft_id(*, user, token: str) -> int | None:
+    """The message a draft link names, when the signature holds and the link is the user's."""
     try:
         value = signing.loads(token, salt=DRAFT_SALT, max_age=DRAFT_MAX_AGE)
         inbound_id, user_id = int(value["inbound"]), int(value["user"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-    if user_id != user.pk:
+    return inbound_id if user_id == user.pk else None
+
+
+def draft_submission_token(inbound_id: int) -> str:
+    """The filing form's submission token for a draft: one ticket per draft, however often sent."""
+    return f"inbound-draft:{inbound_id}"
+
+
+def inbound_draft_ticket(*, user, token: str) -> Ticket | None:
+    """The ticket a draft link already filed, or None (not filed yet, bad or not the user's)."""
+    inbound_id = inbound_draft_id(user=user, token=token)
+    if inbound_id is None:
+        return None
+    inbound = (
+        InboundMessage.objects.defer("raw")
+        .select_related("ticket")
+        .filter(pk=inbound_id, person_id=user.pk, outcome=InboundOutcome.FILED)
+        .first()
+    )
+    if inbound is not None and inbound.ticket is not None:
+        return inbound.ticket
+    # Filed, and the link not marked yet (the two are separate transactions).
+    return Ticket.objects.filter(
+        reporter=user, submission_token=draft_submission_token(inbound_id)
+    ).first()
+
+
+def inbound_draft_initial(*, user, token: str) -> dict[str, object] | None:
+    """The filing form's values from the sender's own draft mail, or None (bad or not theirs)."""
+    inbound_id = inbound_draft_id(user=user, token=token)
+    if inbound_id is None:
         return None
     inbound = InboundMessage.objects.filter(
         pk=inbound_id, person_id=user.pk, outcome=InboundOutcome.DRAFT
@@ -78,4 +114,5 @@ def inbound_draft_initial(*, user, token: str) -> dict[str, object] | None:
     initial = request.form_initial()
     if not initial["description"]:
         initial["description"] = mail.subject
+    initial["submission_token"] = draft_submission_token(inbound.pk)
     return initial

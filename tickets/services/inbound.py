@@ -23,8 +23,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +45,7 @@ from tickets.models import (
     InboundMessage,
     InboundOutcome,
     InboundTrust,
+    NotificationKind,
     Organisation,
     OrganisationKind,
     Ticket,
@@ -54,12 +54,18 @@ from tickets.models import (
 from tickets.queue import queue_task_on_commit
 from tickets.reply_tokens import read_reply_address
 from tickets.roles import Role, role_of
-from tickets.selectors.inbound import DRAFT_MAX_AGE, DRAFT_SALT, waiting_for_moderation
+from tickets.selectors.inbound import (
+    DRAFT_MAX_AGE,
+    DRAFT_SALT,
+    inbound_draft_id,
+    waiting_for_moderation,
+)
 from tickets.services.attachments import attachment_store
 from tickets.services.bounces import bounce_analyse
 from tickets.services.common import durable, lock_ticket, require_role
 from tickets.services.errors import WorkflowError
 from tickets.services.filing import SPAM_FILTER_FIRST, ticket_create, ticket_file
+from tickets.services.outbox import notification_create, notification_send
 from tickets.services.timeline import event_record, ticket_comment
 from tickets.workflow import filing_target
 
@@ -96,8 +102,13 @@ def _dns_txt(name, timeout: float = 5) -> bytes | None:
     return (keys or texts or [None])[0]
 
 
-def _over_rate_limit(sender: str) -> bool:
-    key = f"inbound:rate:{sender.lower()[:200]}"
+def _over_rate_limit(counter: str) -> bool:
+    """Count one more message on `counter`; True once it passes INBOUND_RATE_LIMIT in the window.
+
+    Vouched mail counts per person (`person:<id>`), the rest per From (`from:<address>`): a
+    forger writing in someone's name fills only the From's counter, never the person's.
+    """
+    key = f"inbound:rate:{counter.lower()[:200]}"
     cache.add(key, 0, timeout=settings.INBOUND_RATE_WINDOW)
     try:
         count = cache.incr(key)
@@ -134,11 +145,22 @@ def _decide(raw: bytes, mail: ParsedMail) -> _Decision:
     """Who the message acts for and on which ticket; no transaction is held (DNS look-ups)."""
     if automatic := automatic_reason(mail, own_domains=_own_domains()):
         return _Decision(InboundOutcome.IGNORED, f"Automatic mail ({automatic}); not answered.")
-    if _over_rate_limit(mail.from_address or "(no sender)"):
+    decision = _vouch(raw, mail)
+    if decision.person is not None:
+        counter, who = f"person:{decision.person.pk}", decision.person.email
+    else:
+        counter, who = f"from:{mail.from_address or '(no sender)'}", mail.from_address
+    if _over_rate_limit(counter):
         return _Decision(
-            reason=f"{mail.from_address or 'This sender'} sent more than "
-            f"{settings.INBOUND_RATE_LIMIT} messages in {settings.INBOUND_RATE_WINDOW} seconds."
+            trust=decision.trust,
+            reason=f"{who or 'This sender'} sent more than {settings.INBOUND_RATE_LIMIT} "
+            f"messages in {settings.INBOUND_RATE_WINDOW} seconds.",
         )
+    return decision
+
+
+def _vouch(raw: bytes, mail: ParsedMail) -> _Decision:
+    """Whom the message acts for, and on which ticket, by what vouches for it."""
     for recipient in mail.recipients:
         token = read_reply_address(recipient)
         if token is None:
@@ -195,10 +217,40 @@ def _finish(*, inbound_id: int, decision: _Decision) -> InboundMessage:
     inbound.person = decision.person
     inbound.ticket = decision.ticket
     inbound.answer = decision.answer
-    inbound.save(update_fields=["outcome", "reason", "trust", "person", "ticket", "answer"])
-    if decision.answer and decision.person is not None:
-        queue_task_on_commit("tickets.inbound_answer_send", inbound.pk)
+    fields = ["outcome", "reason", "trust", "person", "ticket", "answer"]
+    if decision.answer and decision.person is not None and decision.person.email:
+        _answer_write(inbound)
+        inbound.answered_at = timezone.now()
+        fields.append("answered_at")
+    inbound.save(update_fields=fields)
     return inbound
+
+
+def _answer_write(inbound: InboundMessage) -> None:
+    """Put the answer in the outbox, once per message, to the vouched person's own address.
+
+    Caller holds the transaction that records the outcome; the row is sent after commit like
+    every other message (fail-over, retries by the clock, sent once, the relay recorded).
+    Only a message that acted for a person has an answer: automatic mail never gets one.
+    """
+    headers = {"Auto-Submitted": "auto-replied", "X-Loop": settings.NOTIFY_SENDER_DOMAIN}
+    if inbound.message_id:
+        headers["In-Reply-To"] = inbound.message_id
+        headers["References"] = inbound.message_id
+    subject = re.sub(r"^(re:\s*)+", "", inbound.subject, flags=re.IGNORECASE)
+    notification, created = notification_create(
+        key=f"answer:inbound:{inbound.pk}",
+        kind=NotificationKind.ANSWER,
+        recipient=inbound.person.email,
+        user=inbound.person,
+        ticket=inbound.ticket,
+        subject=f"Re: {subject}"[:200],
+        body_text=inbound.answer,
+        headers=headers,
+        message_id=f"<inbound-{inbound.pk}-answer@{settings.NOTIFY_SENDER_DOMAIN}>",
+    )
+    if created:
+        queue_task_on_commit("tickets.inbound_answer_send", notification.pk)
 
 
 def inbound_receive(
@@ -398,32 +450,34 @@ def _refusal(mail: ParsedMail, problems: list[str]) -> str:
     )
 
 
-def inbound_answer_send(*, inbound_id: int) -> bool:
-    """Mail the stored answer to the person once; never to automatic mail (it has no answer)."""
-    with transaction.atomic(durable=True):
-        inbound = (
-            InboundMessage.objects.select_for_update(of=("self",))
-            .select_related("person")
-            .filter(pk=inbound_id, answered_at__isnull=True)
-            .exclude(answer="")
-            .first()
-        )
-        if inbound is None or inbound.person is None or not inbound.person.email:
-            return False
-        headers = {"Auto-Submitted": "auto-replied", "X-Loop": settings.NOTIFY_SENDER_DOMAIN}
-        if inbound.message_id:
-            headers["In-Reply-To"] = inbound.message_id
-            headers["References"] = inbound.message_id
-        subject = re.sub(r"^(re:\s*)+", "", inbound.subject, flags=re.IGNORECASE)
-        EmailMessage(
-            subject=f"Re: {subject}"[:200],
-            body=inbound.answer,
-            to=[inbound.person.email],
-            headers=headers,
-        ).send()
-        inbound.answered_at = timezone.now()
-        inbound.save(update_fields=["answered_at"])
-        return True
+def inbound_answer_send(*, notification_id: int) -> bool:
+    """Send an answer from the outbox; True if it left now (see `notification_send`)."""
+    return notification_send(notification_id=notification_id)
+
+
+@durable
+def inbound_draft_filed(*, actor, token: str, ticket_id: int) -> InboundMessage | None:
+    """Mark the draft a link names as filed with the ticket the sender filed from it.
+
+    Only the link's own person, and only a ticket she reported; None when the link is bad,
+    not hers, or the draft is already marked (a second use of the link files nothing).
+    """
+    inbound_id = inbound_draft_id(user=actor, token=token)
+    if inbound_id is None:
+        return None
+    inbound = (
+        InboundMessage.objects.select_for_update()
+        .filter(pk=inbound_id, person_id=actor.pk, outcome=InboundOutcome.DRAFT)
+        .first()
+    )
+    ticket = Ticket.objects.filter(pk=ticket_id, reporter=actor).first()
+    if inbound is None or ticket is None:
+        return None
+    inbound.outcome = InboundOutcome.FILED
+    inbound.ticket = ticket
+    inbound.reason = f"{inbound.reason}\nFiled as {ticket.number} from the draft link.".strip()
+    inbound.save(update_fields=["outcome", "ticket", "reason"])
+    return inbound
 
 
 # --- Moderation: national staff decide -----------------------------------------------------

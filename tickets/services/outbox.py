@@ -141,3 +141,37 @@ def notifications_retry(*, now: datetime | None = None) -> int:
         notification_send(notification_id=notification_id, now=now)
         for notification_id in notifications_due(now=now)
     )
+
+
+# Done with: no task sends these again, so their bodies are only kept for MAIL_KEEP_DAYS.
+FINISHED = (NotificationStatus.SENT, NotificationStatus.DIGESTED, NotificationStatus.FAILED)
+
+
+def notifications_prune(
+    *, now: datetime | None = None, batch: int = 500, max_batches: int = 100
+) -> int:
+    """Strip the bodies and headers of finished mail older than MAIL_KEEP_DAYS (Celery beat).
+
+    The rows stay (recipient, subject, kind, status, relay, times, error): the Sender health
+    figures count them and a ticket may list them. What goes is the text, and with the headers
+    the recipient's signed reply address. Each batch is its own short transaction, so the
+    outbox is never locked for long; returns how many rows were stripped now.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.MAIL_KEEP_DAYS)
+    stripped = 0
+    for _ in range(max_batches):
+        with transaction.atomic(durable=True):
+            ids = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(status__in=FINISHED, created_at__lt=cutoff)
+                .exclude(body_text="")  # every message has a text part; gone once pruned
+                .order_by("created_at")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                break
+            stripped += Notification.objects.filter(pk__in=ids).update(
+                body_text="", body_html="", headers={}
+            )
+    return stripped

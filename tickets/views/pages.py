@@ -69,9 +69,13 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
     if role not in FILE_ROLES:
         raise PermissionDenied("Only state admins and national office staff file tickets.")
     # A draft link from a filing mail that left out a required field (docs/mail.md).
-    draft = request.GET.get("draft") and selectors.inbound_draft_initial(
-        user=request.user, token=request.GET["draft"]
-    )
+    draft_token = request.GET.get("draft", "")
+    if draft_token and (
+        filed := selectors.inbound_draft_ticket(user=request.user, token=draft_token)
+    ):
+        messages.info(request, f"This draft was already filed as {filed.number}.")
+        return redirect(filed)
+    draft = draft_token and selectors.inbound_draft_initial(user=request.user, token=draft_token)
     form = TicketFileForm(
         request.POST or None, request.FILES or None, role=role, initial=draft or {}
     )
@@ -100,6 +104,10 @@ def ticket_file(request: HttpRequest) -> HttpResponse:
         except services.WorkflowError as error:
             form.add_error(None, str(error))
         else:
+            if draft_token:
+                services.inbound_draft_filed(
+                    actor=request.user, token=draft_token, ticket_id=ticket.pk
+                )
             if getattr(ticket, "already_filed", False):
                 messages.info(request, f"This form was already sent: it filed {ticket.number}.")
             else:
