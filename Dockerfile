@@ -3,6 +3,12 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
+# SpamAssassin's spamd scores our notifications (the content check, docs/diagnostics.md); the
+# compose file runs it from this image as its own service.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends spamassassin spamd \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
