@@ -14,4 +14,6 @@ def role(request: HttpRequest) -> dict:
         "can_file": user_role in FILE_ROLES,
         "can_see_sender_health": user_role is not None,
         "can_check_sender": user_role == Role.NATIONAL_STAFF,
+        # The national office's own tools: moderation, the suppression audit, the admin.
+        "is_national": user_role == Role.NATIONAL_STAFF,
     }

@@ -49,6 +49,7 @@ def test_national_staff_add_a_waiting_message_to_a_ticket(page, live_server, peo
     assert inbound.outcome == InboundOutcome.MODERATION
     base = live_server.url
     log_in(page, base, people["national"])
+    page.click("#office-menu")  # the national office's own tools
     page.click("text=Mail to moderate")
     page.wait_for_url(f"{base}/moderation/")
     assert page.locator("#moderation-queue").inner_text().count("Mail problem at the agency") == 1

@@ -190,3 +190,15 @@ def test_long_text_on_the_ticket_page_is_marked_to_wrap(client, state_admin):
         r'class="[^"]*wrap-anywhere[^"]*"[^>]*>\s*<dt>|<dl class="[^"]*wrap-anywhere', page
     )
     assert 'class="small text-secondary wrap-anywhere address-name"' in page
+
+
+def test_the_menu_offers_each_role_only_what_it_may_open(client, people):
+    """National office tools (moderation, audit, admin) are not dangled before others."""
+    tools = [reverse("tickets:moderation"), reverse("tickets:audits"), reverse("admin:index")]
+    for who, shown in [("national", True), ("state_admin", False), ("liaison", False)]:
+        client.force_login(people[who])
+        page = client.get(reverse("tickets:queue")).content.decode()
+        for url in tools:
+            assert (f'href="{url}"' in page) is shown, (who, url)
+            if shown:
+                assert client.get(url).status_code == 200, url
