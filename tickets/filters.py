@@ -32,10 +32,10 @@ ASSIGNED_CHOICES = [
 
 class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    status = django_filters.ChoiceFilter(choices=Status.choices)
+    status = django_filters.ChoiceFilter(choices=Status.choices, label="Status")
     # Only the states the user may see are offered (and accepted): a state admin's list must
     # not name every other state.
-    state = django_filters.ModelChoiceFilter(queryset=_states_for)
+    state = django_filters.ModelChoiceFilter(queryset=_states_for, label="State")
     cause = django_filters.ChoiceFilter(choices=CAUSES, method="of_cause", label="Cause")
     owner = django_filters.ChoiceFilter(
         choices=list(SIDE_LABELS.items()), method="waiting_on", label="Waiting on"
