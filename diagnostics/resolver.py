@@ -23,6 +23,7 @@ import dns.resolver
 
 from diagnostics.dns_backend import (
     LoopThread,
+    PlainAnswer,
     ask_servers,
     build_backend,
     negative_ttl,
@@ -392,6 +393,8 @@ class DnsResolver:
                 timeout=backend.timeout,
                 lifetime=backend.lifetime,
             )
+            if isinstance(response, PlainAnswer):  # read from the wire without dnspython
+                return _plain_records(name, rdtype, response), response.ttl
             if response.rcode() == dns.rcode.YXDOMAIN:
                 raise dns.resolver.YXDOMAIN
             if response.rcode() == dns.rcode.NXDOMAIN:
@@ -428,6 +431,17 @@ def _records(name: str, rdtype: str, rrset) -> DnsAnswer:
         records=tuple(r.to_text() for r in rdata),
         rdata=rdata,
         ttl=rrset.ttl,
+    )
+
+
+def _plain_records(name: str, rdtype: str, plain: PlainAnswer) -> DnsAnswer:
+    return DnsAnswer(
+        name,
+        rdtype,
+        AnswerStatus.RECORDS,
+        records=tuple(r.to_text() for r in plain.rdata),
+        rdata=plain.rdata,
+        ttl=plain.ttl,
     )
 
 

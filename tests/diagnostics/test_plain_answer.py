@@ -1,0 +1,154 @@
+"""Plain answers read from the wire without dnspython's message parser must say exactly what
+dnspython says (records, their text, rdata, TTL); anything not plain is left to dnspython."""
+
+from __future__ import annotations
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+from diagnostics.dns_backend import plain_answer
+from diagnostics.resolver import _plain_records, _records
+
+
+def _response(qname: str, rdtype: str, *rrsets, edns: int = 0, **opts) -> bytes:
+    query = dns.message.make_query(qname, rdtype, use_edns=edns, payload=1232)
+    response = dns.message.make_response(query)
+    for rrset in rrsets:
+        response.answer.append(rrset)
+    if "rcode" in opts:
+        response.set_rcode(opts.pop("rcode"))
+    for key, value in opts.items():
+        setattr(response, key, value)
+    return response.to_wire()
+
+
+def _dnspython(wire: bytes, qname: str, rdtype: str):
+    """What the resolver made of this answer before: dnspython's message and rrset."""
+    message = dns.message.from_wire(wire)
+    return _records(qname, rdtype, message.resolve_chaining().answer)
+
+
+def _rr(owner: str, ttl: int, rdtype: str, *texts: str) -> dns.rrset.RRset:
+    return dns.rrset.from_text(owner, ttl, "IN", rdtype, *texts)
+
+
+PLAIN = [
+    ("a.example", "A", [_rr("a.example.", 300, "A", "192.0.2.1", "192.0.2.2")]),
+    ("a.example", "AAAA", [_rr("a.example.", 60, "AAAA", "2001:db8::1", "::ffff:192.0.2.9")]),
+    ("a.example", "AAAA", [_rr("a.example.", 60, "AAAA", "2001:db8:0:0:1:0:0:1", "::")]),
+    ("d1.example", "MX", [_rr("d1.example.", 300, "MX", "10 mx1.d1.example.", "20 mx.other.")]),
+    ("d1.example", "MX", [_rr("d1.example.", 300, "MX", "0 .")]),  # null MX (RFC 7505)
+    ("Mixed.Example", "MX", [_rr("mixed.example.", 5, "MX", "5 MX.Mixed.example.")]),
+    ("t.example", "TXT", [_rr("t.example.", 300, "TXT", '"v=spf1 " "-all"', '"a \\"q\\" \\\\"')]),
+    ("t.example", "TXT", [_rr("t.example.", 300, "TXT", '"caf\\195\\169" ""', '"\\010x"')]),
+]
+
+
+@pytest.mark.parametrize(("qname", "rdtype", "rrsets"), PLAIN)
+@pytest.mark.parametrize("edns", [0, -1])
+def test_a_plain_answer_reads_as_dnspython_reads_it(qname, rdtype, rrsets, edns):
+    wire = _response(qname, rdtype, *rrsets, edns=edns)
+
+    plain = plain_answer(wire, dns.name.from_text(qname.lower()), dns.rdatatype.from_text(rdtype))
+
+    assert plain is not None
+    ours, theirs = _plain_records(qname, rdtype, plain), _dnspython(wire, qname, rdtype)
+    assert ours == theirs
+    assert ours.records == theirs.records and ours.ttl == theirs.ttl
+    assert list(ours.rdata) == list(theirs.rdata)
+    assert [type(r) for r in ours.rdata] == [type(r) for r in theirs.rdata]
+    assert ours.texts() == theirs.texts()
+
+
+def _raw_answer(qname: str, records: list[tuple[int, bytes]], rdtype: int = 1) -> bytes:
+    """An answer with hand-made records (TTL, rdata) at `qname`, so TTLs and duplicates that
+    dnspython's writer would merge stay on the wire."""
+    name = b"".join(bytes((len(p),)) + p.encode() for p in qname.split(".")) + b"\x00"
+    head = (0x1234).to_bytes(2, "big") + b"\x81\x80" + bytes((0, 1, 0, len(records), 0, 0, 0, 0))
+    wire = head + name + rdtype.to_bytes(2, "big") + b"\x00\x01"
+    for ttl, rdata in records:
+        wire += b"\xc0\x0c" + rdtype.to_bytes(2, "big") + b"\x00\x01" + ttl.to_bytes(4, "big")
+        wire += len(rdata).to_bytes(2, "big") + rdata
+    return wire
+
+
+def test_ttls_duplicates_and_huge_ttls_as_dnspython_reads_them():
+    wire = _raw_answer(
+        "a.example",
+        [(300, bytes([192, 0, 2, 1])), (40, bytes([192, 0, 2, 2])), (300, bytes([192, 0, 2, 1]))],
+    )
+    plain = plain_answer(wire, dns.name.from_text("a.example"), dns.rdatatype.A)
+    assert plain is not None
+    ours, theirs = _plain_records("a.example", "A", plain), _dnspython(wire, "a.example", "A")
+    assert ours.records == theirs.records == ("192.0.2.1", "192.0.2.2")
+    assert ours.ttl == theirs.ttl == 40
+
+    huge = _raw_answer("a.example", [(0x80000000, bytes([192, 0, 2, 1]))])
+    plain = plain_answer(huge, dns.name.from_text("a.example"), dns.rdatatype.A)
+    assert plain is not None and plain.ttl == _dnspython(huge, "a.example", "A").ttl == 0
+
+
+def _flags(wire: bytes, flags: int) -> bytes:
+    return wire[:2] + flags.to_bytes(2, "big") + wire[4:]
+
+
+A_WIRE = _response("a.example", "A", _rr("a.example.", 300, "A", "192.0.2.1"))
+LEFT_TO_DNSPYTHON = {
+    "not a response": _flags(A_WIRE, 0x0180),
+    "truncated": _flags(A_WIRE, 0x8380),
+    "NXDOMAIN": _flags(A_WIRE, 0x8183),
+    "SERVFAIL": _flags(A_WIRE, 0x8182),
+    "another opcode": _flags(A_WIRE, 0x9180),
+    "trailing bytes": A_WIRE + b"\x00",
+    "cut short": A_WIRE[:-3],
+    "no records (NODATA)": _response("a.example", "A"),
+    "a CNAME first": _response(
+        "a.example",
+        "A",
+        _rr("a.example.", 300, "CNAME", "b.example."),
+        _rr("b.example.", 300, "A", "192.0.2.1"),
+    ),
+    "another name's records": _response("a.example", "A", _rr("b.example.", 300, "A", "192.0.2.1")),
+    "an authority section": _response(
+        "a.example",
+        "A",
+        _rr("a.example.", 300, "A", "192.0.2.1"),
+        authority=[_rr("example.", 300, "NS", "ns.example.")],
+    ),
+    "an extended rcode (BADVERS)": _response(
+        "a.example", "A", _rr("a.example.", 300, "A", "192.0.2.1"), edns=0, rcode=dns.rcode.BADVERS
+    ),
+    "a bad A length": _raw_answer("a.example", [(300, bytes([192, 0, 2]))]),
+    "a PTR (not read here)": _response(
+        "1.2.0.192.in-addr.arpa", "PTR", _rr("1.2.0.192.in-addr.arpa.", 300, "PTR", "a.example.")
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEFT_TO_DNSPYTHON))
+def test_anything_else_is_left_to_dnspython(case):
+    wire = LEFT_TO_DNSPYTHON[case]
+    qname = "1.2.0.192.in-addr.arpa" if "PTR" in case else "a.example"
+    rdtype = dns.rdatatype.PTR if "PTR" in case else dns.rdatatype.A
+
+    assert plain_answer(wire, dns.name.from_text(qname), rdtype) is None
+
+
+def test_an_answer_to_another_question_is_not_read_as_ours():
+    assert plain_answer(A_WIRE, dns.name.from_text("b.example"), dns.rdatatype.A) is None
+    assert plain_answer(A_WIRE, dns.name.from_text("a.example"), dns.rdatatype.AAAA) is None
+
+
+def test_compression_pointers_that_loop_or_point_forward_are_refused():
+    wire = bytearray(_raw_answer("a.example", [(300, bytes([192, 0, 2, 1]))]))
+    at = wire.index(b"\xc0\x0c")
+    looping = bytes(wire[:at]) + b"\xc0" + bytes([at]) + bytes(wire[at + 2 :])
+    forward = bytes(wire[:at]) + b"\xc0" + bytes([at + 4]) + bytes(wire[at + 2 :])
+    for bad in (looping, forward):
+        assert plain_answer(bad, dns.name.from_text("a.example"), dns.rdatatype.A) is None
