@@ -386,18 +386,24 @@ async def _ask_one(
 
 
 class PlainAnswer:
-    """A NOERROR answer whose answer section is the asked type at the asked name, nothing else:
+    """A plain answer read from the wire (see `plain_answer`): its rcode (NOERROR or NXDOMAIN),
     its records as dnspython rdata objects (in wire order, duplicates dropped, as in an rrset)
-    and their smallest TTL, as `resolve_chaining().answer` would give them."""
+    and their smallest TTL, as `resolve_chaining().answer` would give them, or for an answer
+    without records the negative-caching TTL its SOA gives (`negative_ttl`), None without one.
+    """
 
-    __slots__ = ("rdata", "ttl")
+    __slots__ = ("_rcode", "rdata", "ttl", "negative_ttl")
 
-    def __init__(self, rdata: tuple[Any, ...], ttl: int) -> None:
+    def __init__(
+        self, rcode: int, rdata: tuple[Any, ...], ttl: int, negative_ttl: int | None = None
+    ) -> None:
+        self._rcode = rcode
         self.rdata = rdata
         self.ttl = ttl
+        self.negative_ttl = negative_ttl
 
     def rcode(self) -> int:
-        return dns.rcode.NOERROR
+        return self._rcode
 
 
 def _read_name(wire: bytes, offset: int) -> tuple[tuple[bytes, ...], int] | None:
@@ -473,17 +479,27 @@ def _options_fit(wire: bytes, start: int, end: int) -> bool:
 def plain_answer(wire: bytes, qname: dns.name.Name, rdtype: int) -> PlainAnswer | None:
     """`wire` read as a PlainAnswer to (qname, rdtype), or None when dnspython must read it.
 
-    None unless: a response (QR) to a standard query, not truncated, rcode NOERROR (EDNS
-    extended rcode 0), one question equal to the one asked, one or more answer records all of
-    `rdtype` (A, AAAA, MX or TXT) in class IN at `qname`, no authority records, at most one
-    additional record and that an OPT, and nothing after the last record.
+    None unless: a response (QR) to a standard query, not truncated, one question equal to the
+    one asked, at most one additional record and that an OPT (EDNS version 0, no extended
+    rcode), nothing after the last record, and either
+    - rcode NOERROR, one or more answer records, all of `rdtype` (A, AAAA, MX or TXT) in class
+      IN at `qname`, no authority records; or
+    - rcode NOERROR (NODATA) or NXDOMAIN, no answer records, and no authority record or one
+      SOA in class IN.
     """
     size = len(wire)
-    if size < 12 or rdtype not in _READ_TYPES:
+    if size < 12:
         return None
     flags, qdcount, ancount, nscount, arcount = struct.unpack_from("!2xHHHHH", wire)
-    if flags & 0xFA0F != 0x8000 or qdcount != 1 or ancount == 0 or nscount or arcount > 1:
-        return None  # not QR, an opcode, TC or an rcode other than NOERROR; or other sections
+    # QR set; opcode QUERY; not truncated; NOERROR, or NXDOMAIN without answer records.
+    rcode = flags & 0xF
+    if flags & 0xFA00 != 0x8000 or qdcount != 1 or arcount > 1:
+        return None
+    if ancount:
+        if rcode != dns.rcode.NOERROR or nscount or rdtype not in _READ_TYPES:
+            return None
+    elif rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN) or nscount > 1:
+        return None
     asked = tuple(label.lower() for label in qname.labels)
     read = _read_name(wire, 12)
     if read is None or read[1] + 4 > size:
@@ -514,24 +530,51 @@ def plain_answer(wire: bytes, qname: dns.name.Name, rdtype: int) -> PlainAnswer 
         if record is None:
             return None
         at += length
-        if rttl > 0x7FFFFFFF:
-            rttl = 0  # RFC 2181 §8, as dnspython reads it
-        ttl = rttl if ttl is None else min(ttl, rttl)
+        ttl = _ttl(rttl) if ttl is None else min(ttl, _ttl(rttl))
         if record not in records:
             records.append(record)
+    negative = None
+    if nscount:  # one SOA: the negative-caching TTL, min(its TTL, its MINIMUM) (RFC 2308 §5)
+        read = _read_name(wire, at)
+        if read is None or read[1] + 10 > size:
+            return None
+        rtype, rclass, rttl, length = struct.unpack_from("!HHIH", wire, read[1])
+        at = read[1] + 10
+        if rtype != dns.rdatatype.SOA or rclass != 1 or at + length > size:
+            return None
+        minimum = _soa_minimum(wire, at, at + length)
+        if minimum is None:
+            return None
+        negative = min(_ttl(rttl), minimum)
+        at += length
     if arcount:
         read = _read_name(wire, at)
         if read is None or read[0] != (b"",) or read[1] + 10 > size:
             return None
         rtype, _, rttl, length = struct.unpack_from("!HHIH", wire, read[1])
         at = read[1] + 10 + length
-        # OPT only, EDNS version 0, no extended rcode (that would not be NOERROR), and its
-        # options well formed.
+        # OPT only, EDNS version 0, no extended rcode (the rcode would not be the header's),
+        # and its options well formed.
         if rtype != 41 or rttl & 0xFFFF0000 or not _options_fit(wire, read[1] + 10, at):
             return None
-    if at != size or ttl is None:
+    if at != size:
         return None
-    return PlainAnswer(tuple(records), ttl)
+    return PlainAnswer(rcode, tuple(records), ttl or 0, negative)
+
+
+def _ttl(ttl: int) -> int:
+    return 0 if ttl > 0x7FFFFFFF else ttl  # RFC 2181 §8, as dnspython reads it
+
+
+def _soa_minimum(wire: bytes, start: int, end: int) -> int | None:
+    """An SOA record's MINIMUM, if the record is well formed (two names and five numbers)."""
+    mname = _read_name(wire, start)
+    rname = _read_name(wire, mname[1]) if mname is not None else None
+    if rname is None or rname[1] + 20 != end:
+        return None
+    if len(b".".join(mname[0])) > 254 or len(b".".join(rname[0])) > 254:
+        return None  # longer than 255 octets on the wire: dnspython refuses the answer
+    return int.from_bytes(wire[end - 4 : end], "big")
 
 
 _IN = dns.rdataclass.IN

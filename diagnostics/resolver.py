@@ -394,7 +394,7 @@ class DnsResolver:
                 lifetime=backend.lifetime,
             )
             if isinstance(response, PlainAnswer):  # read from the wire without dnspython
-                return _plain_records(name, rdtype, response), response.ttl
+                return _plain(name, rdtype, response)
             if response.rcode() == dns.rcode.YXDOMAIN:
                 raise dns.resolver.YXDOMAIN
             if response.rcode() == dns.rcode.NXDOMAIN:
@@ -434,15 +434,17 @@ def _records(name: str, rdtype: str, rrset) -> DnsAnswer:
     )
 
 
-def _plain_records(name: str, rdtype: str, plain: PlainAnswer) -> DnsAnswer:
-    return DnsAnswer(
-        name,
-        rdtype,
-        AnswerStatus.RECORDS,
-        records=tuple(r.to_text() for r in plain.rdata),
-        rdata=plain.rdata,
-        ttl=plain.ttl,
-    )
+def _plain(name: str, rdtype: str, plain: PlainAnswer) -> tuple[DnsAnswer, float | None]:
+    """What `_resolve` makes of a plain answer: the same as of dnspython's reading of it."""
+    if plain.rdata:
+        records = tuple(r.to_text() for r in plain.rdata)
+        answer = DnsAnswer(
+            name, rdtype, AnswerStatus.RECORDS, records=records, rdata=plain.rdata, ttl=plain.ttl
+        )
+        return answer, plain.ttl
+    ttl = plain.negative_ttl
+    status = AnswerStatus.NXDOMAIN if plain.rcode() == dns.rcode.NXDOMAIN else AnswerStatus.NODATA
+    return DnsAnswer(name, rdtype, status, ttl=ttl or 0), ttl
 
 
 def _key(name: str, rdtype: str) -> Question:

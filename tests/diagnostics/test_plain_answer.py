@@ -12,8 +12,8 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from diagnostics.dns_backend import plain_answer
-from diagnostics.resolver import _plain_records, _records
+from diagnostics.dns_backend import negative_ttl, plain_answer
+from diagnostics.resolver import AnswerStatus, DnsAnswer, _plain, _records
 
 
 def _response(qname: str, rdtype: str, *rrsets, edns: int = 0, **opts) -> bytes:
@@ -29,9 +29,32 @@ def _response(qname: str, rdtype: str, *rrsets, edns: int = 0, **opts) -> bytes:
 
 
 def _dnspython(wire: bytes, qname: str, rdtype: str):
-    """What the resolver made of this answer before: dnspython's message and rrset."""
+    """What the resolver makes of this answer through dnspython's reader: (answer, TTL)."""
     message = dns.message.from_wire(wire)
-    return _records(qname, rdtype, message.resolve_chaining().answer)
+    if message.rcode() == dns.rcode.NXDOMAIN:
+        ttl = negative_ttl(message)
+        return DnsAnswer(qname, rdtype, AnswerStatus.NXDOMAIN, ttl=ttl or 0), ttl
+    rrset = message.resolve_chaining().answer
+    if rrset is None:
+        ttl = negative_ttl(message)
+        return DnsAnswer(qname, rdtype, AnswerStatus.NODATA, ttl=ttl or 0), ttl
+    return _records(qname, rdtype, rrset), rrset.ttl
+
+
+def _ours(wire: bytes, qname: str, rdtype: str):
+    plain = plain_answer(wire, dns.name.from_text(qname.lower()), dns.rdatatype.from_text(rdtype))
+    assert plain is not None, "a plain answer was left to dnspython"
+    return _plain(qname, rdtype, plain)
+
+
+def _same(ours, theirs) -> None:
+    (answer, ttl), (expected, expected_ttl) = ours, theirs
+    assert answer == expected
+    assert ttl == expected_ttl
+    assert answer.records == expected.records and answer.ttl == expected.ttl
+    assert list(answer.rdata) == list(expected.rdata)
+    assert [type(r) for r in answer.rdata] == [type(r) for r in expected.rdata]
+    assert answer.texts() == expected.texts()
 
 
 def _rr(owner: str, ttl: int, rdtype: str, *texts: str) -> dns.rrset.RRset:
@@ -55,15 +78,52 @@ PLAIN = [
 def test_a_plain_answer_reads_as_dnspython_reads_it(qname, rdtype, rrsets, edns):
     wire = _response(qname, rdtype, *rrsets, edns=edns)
 
-    plain = plain_answer(wire, dns.name.from_text(qname.lower()), dns.rdatatype.from_text(rdtype))
+    _same(_ours(wire, qname, rdtype), _dnspython(wire, qname, rdtype))
 
-    assert plain is not None
-    ours, theirs = _plain_records(qname, rdtype, plain), _dnspython(wire, qname, rdtype)
-    assert ours == theirs
-    assert ours.records == theirs.records and ours.ttl == theirs.ttl
-    assert list(ours.rdata) == list(theirs.rdata)
-    assert [type(r) for r in ours.rdata] == [type(r) for r in theirs.rdata]
-    assert ours.texts() == theirs.texts()
+
+SOA = "ns.example. hostmaster.example. 2024010101 3600 600 86400 {minimum}"
+NEGATIVE = {
+    "NODATA, no SOA": ("a.example", "AAAA", dns.rcode.NOERROR, []),
+    "NODATA, SOA minimum below its TTL": (
+        "a.example",
+        "AAAA",
+        dns.rcode.NOERROR,
+        [_rr("example.", 300, "SOA", SOA.format(minimum=60))],
+    ),
+    "NODATA, SOA TTL below its minimum": (
+        "a.example",
+        "MX",
+        dns.rcode.NOERROR,
+        [_rr("example.", 30, "SOA", SOA.format(minimum=3600))],
+    ),
+    "NXDOMAIN with SOA": (
+        "nope.example",
+        "A",
+        dns.rcode.NXDOMAIN,
+        [_rr("example.", 900, "SOA", SOA.format(minimum=120))],
+    ),
+    "NXDOMAIN, no SOA": ("nope.example", "PTR", dns.rcode.NXDOMAIN, []),
+    "NXDOMAIN of a type not read here": (
+        "nope.example",
+        "SRV",
+        dns.rcode.NXDOMAIN,
+        [_rr("example.", 900, "SOA", SOA.format(minimum=5))],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEGATIVE))
+@pytest.mark.parametrize("edns", [0, -1])
+def test_a_negative_answer_reads_as_dnspython_reads_it(case, edns):
+    qname, rdtype, rcode, authority = NEGATIVE[case]
+    wire = _response(qname, rdtype, edns=edns, rcode=rcode, authority=authority)
+
+    ours = _ours(wire, qname, rdtype)
+
+    _same(ours, _dnspython(wire, qname, rdtype))
+    assert ours[0].status is (
+        AnswerStatus.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else AnswerStatus.NODATA
+    )
 
 
 def _raw_answer(qname: str, records: list[tuple[int, bytes]], rdtype: int = 1) -> bytes:
@@ -83,31 +143,51 @@ def test_ttls_duplicates_and_huge_ttls_as_dnspython_reads_them():
         "a.example",
         [(300, bytes([192, 0, 2, 1])), (40, bytes([192, 0, 2, 2])), (300, bytes([192, 0, 2, 1]))],
     )
-    plain = plain_answer(wire, dns.name.from_text("a.example"), dns.rdatatype.A)
-    assert plain is not None
-    ours, theirs = _plain_records("a.example", "A", plain), _dnspython(wire, "a.example", "A")
-    assert ours.records == theirs.records == ("192.0.2.1", "192.0.2.2")
-    assert ours.ttl == theirs.ttl == 40
+    ours = _ours(wire, "a.example", "A")
+    _same(ours, _dnspython(wire, "a.example", "A"))
+    assert ours[0].records == ("192.0.2.1", "192.0.2.2")
+    assert ours[1] == 40
 
     huge = _raw_answer("a.example", [(0x80000000, bytes([192, 0, 2, 1]))])
-    plain = plain_answer(huge, dns.name.from_text("a.example"), dns.rdatatype.A)
-    assert plain is not None and plain.ttl == _dnspython(huge, "a.example", "A").ttl == 0
+    ours = _ours(huge, "a.example", "A")
+    _same(ours, _dnspython(huge, "a.example", "A"))
+    assert ours[1] == 0
 
 
 def _flags(wire: bytes, flags: int) -> bytes:
     return wire[:2] + flags.to_bytes(2, "big") + wire[4:]
 
 
+def _raw_soa_cut() -> bytes:
+    wire = _response(
+        "a.example", "A", authority=[_rr("example.", 300, "SOA", SOA.format(minimum=1))]
+    )
+    # Shorten the SOA's rdata length by one and drop its last byte: the numbers no longer fit.
+    return wire[:-24] + (int.from_bytes(wire[-24:-22], "big") - 1).to_bytes(2, "big") + wire[-22:-1]
+
+
 A_WIRE = _response("a.example", "A", _rr("a.example.", 300, "A", "192.0.2.1"))
 LEFT_TO_DNSPYTHON = {
     "not a response": _flags(A_WIRE, 0x0180),
     "truncated": _flags(A_WIRE, 0x8380),
-    "NXDOMAIN": _flags(A_WIRE, 0x8183),
+    "NXDOMAIN with records": _flags(A_WIRE, 0x8183),
     "SERVFAIL": _flags(A_WIRE, 0x8182),
+    "REFUSED, no records": _response("a.example", "A", rcode=dns.rcode.REFUSED),
+    "a referral (NS in authority)": _response(
+        "a.example", "A", authority=[_rr("example.", 300, "NS", "ns.example.")]
+    ),
+    "two SOA records": _response(
+        "a.example",
+        "A",
+        authority=[
+            _rr("example.", 300, "SOA", SOA.format(minimum=1)),
+            _rr("a.example.", 300, "SOA", SOA.format(minimum=2)),
+        ],
+    ),
+    "a cut SOA": _raw_soa_cut(),
     "another opcode": _flags(A_WIRE, 0x9180),
     "trailing bytes": A_WIRE + b"\x00",
     "cut short": A_WIRE[:-3],
-    "no records (NODATA)": _response("a.example", "A"),
     "a CNAME first": _response(
         "a.example",
         "A",
