@@ -291,6 +291,13 @@ class UdpTransport:
                         replies.transport.close()
                 opening = self._opening[family] = asyncio.ensure_future(self._open(family))
                 opening.add_done_callback(lambda done: self._opened(family, done))
+            if opening.done():
+                # Opened, and its socket already taken up by others before `_opened` ran:
+                # awaiting a finished future does not yield, so this loop would spin forever
+                # without letting `_opened` run. Forget it now and open the next one.
+                self._opened(family, opening)
+                opening.result()  # a failed opening raises here, as it does through shield
+                continue
             # Everyone waiting for the new socket looks again: it takes SOCKET_USES of them.
             await asyncio.shield(opening)
 
