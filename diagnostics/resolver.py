@@ -23,6 +23,7 @@ import dns.resolver
 
 from diagnostics.dns_backend import (
     LoopThread,
+    PlainAnswer,
     ask_servers,
     build_backend,
     negative_ttl,
@@ -392,6 +393,8 @@ class DnsResolver:
                 timeout=backend.timeout,
                 lifetime=backend.lifetime,
             )
+            if isinstance(response, PlainAnswer):  # read from the wire without dnspython
+                return _plain(name, rdtype, response)
             if response.rcode() == dns.rcode.YXDOMAIN:
                 raise dns.resolver.YXDOMAIN
             if response.rcode() == dns.rcode.NXDOMAIN:
@@ -429,6 +432,19 @@ def _records(name: str, rdtype: str, rrset) -> DnsAnswer:
         rdata=rdata,
         ttl=rrset.ttl,
     )
+
+
+def _plain(name: str, rdtype: str, plain: PlainAnswer) -> tuple[DnsAnswer, float | None]:
+    """What `_resolve` makes of a plain answer: the same as of dnspython's reading of it."""
+    if plain.rdata:
+        records = tuple(r.to_text() for r in plain.rdata)
+        answer = DnsAnswer(
+            name, rdtype, AnswerStatus.RECORDS, records=records, rdata=plain.rdata, ttl=plain.ttl
+        )
+        return answer, plain.ttl
+    ttl = plain.negative_ttl
+    status = AnswerStatus.NXDOMAIN if plain.rcode() == dns.rcode.NXDOMAIN else AnswerStatus.NODATA
+    return DnsAnswer(name, rdtype, status, ttl=ttl or 0), ttl
 
 
 def _key(name: str, rdtype: str) -> Question:

@@ -49,10 +49,15 @@ WELL_KNOWN_PROVIDERS = (
 )
 
 
-def damerau_levenshtein(a: str, b: str) -> int:
-    """Edits (insert, delete, substitute, swap two neighbours) to turn `a` into `b`."""
+def damerau_levenshtein(a: str, b: str, limit: int | None = None) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) to turn `a` into `b`.
+
+    With `limit`, a distance above it may be given as `limit + 1` (the work stops as soon as
+    it must exceed the limit); a distance within it is exact.
+    """
     previous_previous: list[int] = []
     previous = list(range(len(b) + 1))
+    floor_before = 0  # the smallest value in row i - 2 (row 0 starts at 0)
     for i in range(1, len(a) + 1):
         current = [i] + [0] * len(b)
         for j in range(1, len(b) + 1):
@@ -61,6 +66,13 @@ def damerau_levenshtein(a: str, b: str) -> int:
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 current[j] = min(current[j], previous_previous[j - 2] + 1)
         previous_previous, previous = previous, current
+        if limit is not None:
+            # Every later cell comes from one of the last two rows plus a non-negative cost, a
+            # swap from the older one plus one: once both rows are past the limit, so is the end.
+            floor = min(current)
+            if floor > limit and floor_before >= limit:
+                return limit + 1
+            floor_before = floor
     return previous[len(b)]
 
 
@@ -81,8 +93,9 @@ def _closest(domain: str, candidates: tuple[str, ...]) -> tuple[str, int] | None
     for candidate in candidates:
         if abs(len(domain) - len(candidate)) > _allowed_distance(candidate):
             continue  # the distance is at least the difference in length
-        distance = damerau_levenshtein(domain, candidate)
-        if distance == 0 or distance > _allowed_distance(candidate):
+        allowed = _allowed_distance(candidate)
+        distance = damerau_levenshtein(domain, candidate, limit=allowed)
+        if distance == 0 or distance > allowed:
             continue
         similarity = difflib.SequenceMatcher(None, domain, candidate).ratio()
         key = (distance, -similarity, candidate)

@@ -35,7 +35,12 @@ from diagnostics.runner.addresses import (
     RcptCheck,
     start_address_checks,
 )
-from diagnostics.runner.cache import resolver_key, sender_key, store_results
+from diagnostics.runner.cache import (
+    resolver_key,
+    sender_key,
+    store_results,
+    store_results_many,
+)
 from diagnostics.runner.pool import CheckPool
 from diagnostics.runner.reports import (
     ADDRESS_ORDER,
@@ -148,8 +153,7 @@ def run_checks(
     if sanity.healthy:
         if not sender_state.from_cache:
             store_results(cache, sender_state.key, sender_results, cache_ttl)
-        for key, results in parts.stores:
-            store_results(cache, key, results, cache_ttl)
+        store_results_many(cache, parts.stores, cache_ttl)
         store_sanity(cache, sanity, cache_ttl)
     elif hasattr(resolver, "forget_answers"):
         resolver.forget_answers()  # what it said while broken must not outlive this run

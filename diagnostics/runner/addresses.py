@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +22,7 @@ from diagnostics.checks.syntax import check_syntax
 from diagnostics.checks.typo import check_typo
 from diagnostics.checks.vendor import check_bounces, check_suppression
 from diagnostics.resolver import DnsResolver
-from diagnostics.runner.cache import cached_results, domain_key
+from diagnostics.runner.cache import cached_results_many, domain_key
 from diagnostics.runner.pool import CheckPool, crashed_result
 from diagnostics.sender import SenderConfig
 from diagnostics.types import CheckResult, DeliveryEvidence, Outcome
@@ -74,32 +74,62 @@ def start_address_checks(
     by_domain: dict[str, list[AddressTarget]] = {}
     from_cache: list[Callable[[], None]] = []
     typos: dict[str, CheckResult] = {}
-    for raw in dict.fromkeys(a.strip() for a in addresses):
-        syntax = _sharing_text(check_syntax(raw, allow_test_domains=parts.allow_test_domains), raw)
-        target = AddressTarget(
-            address=raw,
-            syntax=syntax,
-            normalized=syntax.details.get("normalized", raw),
-            domain=syntax.details.get("ascii_domain", raw.rpartition("@")[2].lower()),
-            checks=[syntax],
-        )
-        targets.append(target)
-        pool.emit([syntax])
-        if syntax.outcome is Outcome.FAIL:
-            continue
-        members = by_domain.setdefault(target.domain, [])
-        members.append(target)
-        if len(members) == 1:
-            cached = _start_domain(pool, resolver, target.domain, members, parts)
-            if cached is not None:
-                from_cache.append(cached)
-        typo = _typo(target, parts.known_domains, typos)
-        target.checks.append(typo)
-        pool.emit([typo])
-        _start_vendor(pool, target, parts)
+    for block in _blocks(dict.fromkeys(a.strip() for a in addresses), BLOCK):
+        read = [_target(raw, parts) for raw in block]
+        # The block's new domains are looked up in the cache together (one round trip).
+        fresh = {
+            t.domain: None
+            for t in read
+            if t.syntax.outcome is not Outcome.FAIL and t.domain not in by_domain
+        }
+        keys = {domain: domain_key(parts.resolver_key, domain) for domain in fresh}
+        stored = cached_results_many(parts.cache, list(keys.values()))
+        for target in read:
+            targets.append(target)
+            pool.emit([target.syntax])
+            if target.syntax.outcome is Outcome.FAIL:
+                continue
+            members = by_domain.setdefault(target.domain, [])
+            members.append(target)
+            if len(members) == 1:
+                key = keys[target.domain]
+                cached = _start_domain(pool, resolver, target.domain, members, parts, key, stored)
+                if cached is not None:
+                    from_cache.append(cached)
+            typo = _typo(target, parts.known_domains, typos)
+            target.checks.append(typo)
+            pool.emit([typo])
+            _start_vendor(pool, target, parts)
     for share in from_cache:  # now that every address on the domain is known
         share()
     return targets
+
+
+# Addresses read (syntax) before their new domains are looked up in the cache and started: a
+# small block, so DNS still starts as soon as the first addresses are read.
+BLOCK = 32
+
+
+def _blocks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    block: list[str] = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _target(raw: str, parts: AddressChecks) -> AddressTarget:
+    syntax = _sharing_text(check_syntax(raw, allow_test_domains=parts.allow_test_domains), raw)
+    return AddressTarget(
+        address=raw,
+        syntax=syntax,
+        normalized=syntax.details.get("normalized", raw),
+        domain=syntax.details.get("ascii_domain", raw.rpartition("@")[2].lower()),
+        checks=[syntax],
+    )
 
 
 def _sharing_text(syntax: CheckResult, address: str) -> CheckResult:
@@ -139,9 +169,11 @@ def _start_domain(
     domain: str,
     members: list[AddressTarget],
     parts: AddressChecks,
+    key: str,
+    stored: dict[str, list[CheckResult]],
 ) -> Callable[[], None] | None:
-    """Submit the domain's checks, or (from the cache) return what shares them later."""
-    key = domain_key(parts.resolver_key, domain)
+    """Submit the domain's checks, or (from the cache: `stored`, by key) return what shares
+    them later."""
 
     def domain_checks() -> list[CheckResult]:
         mx = check_mx(domain, resolver=resolver)
@@ -158,7 +190,7 @@ def _start_domain(
         parts.stores.append((key, results))
         share(results)
 
-    cached = cached_results(parts.cache, key)
+    cached = stored.get(key)
     if cached:
         pool.emit(cached)
         return lambda: share(cached)

@@ -67,3 +67,40 @@ def store_results(cache: Any, key: str, results: list[CheckResult], ttl: int) ->
         cache.set(key, [r.as_dict() for r in results], ttl)
     except Exception:
         logger.warning("diagnostics cache write failed for %s", key, exc_info=True)
+
+
+def cached_results_many(cache: Any, keys: list[str]) -> dict[str, list[CheckResult]]:
+    """What is stored under each of `keys` (those with nothing stored left out), in one round
+    trip when the cache has `get_many` (Django's caches do); a failed read leaves all out."""
+    if cache is None or not keys:
+        return {}
+    if not hasattr(cache, "get_many"):
+        found = {key: cached_results(cache, key) for key in keys}
+        return {key: results for key, results in found.items() if results}
+    try:
+        stored = cache.get_many(keys)
+        return {key: [result_from_dict(r) for r in value] for key, value in stored.items() if value}
+    except Exception:  # a cache outage or an old entry: check afresh
+        logger.warning("diagnostics cache read failed for %d keys", len(keys), exc_info=True)
+        return {}
+
+
+def store_results_many(cache: Any, items: list[tuple[str, list[CheckResult]]], ttl: int) -> None:
+    """`store_results` for many keys, in one round trip when the cache has `set_many`."""
+    if cache is None:
+        return
+    if not hasattr(cache, "set_many"):
+        for key, results in items:
+            store_results(cache, key, results, ttl)
+        return
+    data = {
+        key: [r.as_dict() for r in results]
+        for key, results in items
+        if not any(r.outcome is Outcome.INCONCLUSIVE for r in results)
+    }
+    if not data:
+        return
+    try:
+        cache.set_many(data, ttl)
+    except Exception:
+        logger.warning("diagnostics cache write failed for %d keys", len(data), exc_info=True)

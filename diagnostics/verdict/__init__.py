@@ -11,7 +11,7 @@ rules that also fit are added as short "Also:" notes, so nothing is hidden.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from diagnostics.types import BounceClass, Cause, CheckResult, Verdict
 from diagnostics.verdict.advice import brief, join, mx_note, names
@@ -21,7 +21,7 @@ from diagnostics.verdict.rules import NOTHING_FOUND, RULES, Rule
 MAX_NOTES = 3
 
 
-def _notes(ev: Evidence, winner: Rule) -> str:
+def _notes(ev: Evidence, winner: Rule, evidence: Callable[[Rule], list[CheckResult]]) -> str:
     delivered = winner.name == "delivered"  # then inferences that contradict it go unsaid
     notes = [
         f"Also: {brief(found[0])}."
@@ -29,7 +29,7 @@ def _notes(ev: Evidence, winner: Rule) -> str:
         if rule.noted
         and rule.cause is not winner.cause
         and not (delivered and rule.inferred)
-        and (found := rule.evidence(ev))
+        and (found := evidence(rule))
     ][:MAX_NOTES]
     if not delivered and winner.name != "no_domain":
         notes.append(mx_note(ev))
@@ -46,11 +46,19 @@ def _notes(ev: Evidence, winner: Rule) -> str:
 def verdict_for(address: str, results: Sequence[CheckResult]) -> Verdict:
     """The verdict for `address` from its own, its domain's and the sender's check results."""
     ev = Evidence(address, results)
-    rule = next((r for r in RULES if r.evidence(ev)), NOTHING_FOUND)
+    found: dict[str, list[CheckResult]] = {}
+
+    def evidence(rule: Rule) -> list[CheckResult]:
+        # Each rule's evidence is read once: the ranking and the notes ask for the same.
+        if rule.name not in found:
+            found[rule.name] = rule.evidence(ev)
+        return found[rule.name]
+
+    rule = next((r for r in RULES if evidence(r)), NOTHING_FOUND)
     finding = rule.explain(ev)
     return Verdict(
         cause=rule.cause,
         confidence=finding.confidence,
-        next_step=join(finding.next_step, _notes(ev, rule)),
+        next_step=join(finding.next_step, _notes(ev, rule, evidence)),
         owner=finding.owner or rule.owner,
     )

@@ -224,3 +224,32 @@ def test_a_run_has_a_thread_for_every_domain_question_the_resolver_may_ask_at_on
     assert len(report.addresses) == 40
     assert server.peak_in_flight >= 41
     assert server.released_by_timeout == 0  # none waited for a thread to come free
+
+
+def test_a_full_socket_whose_opening_is_finished_but_not_yet_forgotten_is_replaced():
+    """Questions that find the new socket already full before its opening is forgotten open
+    the next one (they used to spin on the finished opening, never yielding to the loop)."""
+    from diagnostics.dns_backend import _Replies
+
+    outcome: list[object] = []
+
+    async def ask() -> None:
+        udp = UdpTransport()
+        full = _Replies()
+        full.sent = SOCKET_USES
+        finished = asyncio.get_running_loop().create_future()
+        finished.set_result(full)
+        udp._current[socket.AF_INET] = full
+        udp._opening[socket.AF_INET] = finished
+        replies = await udp._socket(socket.AF_INET)
+        outcome.append(replies is not full and replies.sent == 1 and full.retired)
+        assert replies.transport is not None
+        replies.transport.close()
+
+    # On a thread of its own: the old code never returned and never yielded to a timeout.
+    thread = threading.Thread(target=lambda: asyncio.run(ask()), daemon=True)
+    thread.start()
+    thread.join(10)
+
+    assert not thread.is_alive(), "the socket wait spun without yielding"
+    assert outcome == [True]

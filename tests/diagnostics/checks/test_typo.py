@@ -77,3 +77,20 @@ def test_short_domains_allow_only_one_slip():
     assert closest_domain("me.org", ["me.com"]) is None  # two edits on a six-letter name
     assert closest_domain("googlemial.com", ["googlemail.com"]) == ("googlemail.com", 1)
     assert closest_domain("gogglemial.com", ["googlemail.com"]) == ("googlemail.com", 2)
+
+
+def test_a_limited_distance_is_exact_within_the_limit_and_past_it_otherwise():
+    import random
+
+    rng = random.Random(7)
+    letters = "abcd.-"
+    for _ in range(3000):
+        a = "".join(rng.choice(letters) for _ in range(rng.randint(0, 10)))
+        b = "".join(rng.choice(letters) for _ in range(rng.randint(0, 10)))
+        full = damerau_levenshtein(a, b)
+        for limit in (0, 1, 2, 3):
+            limited = damerau_levenshtein(a, b, limit=limit)
+            if full <= limit:
+                assert limited == full, (a, b, limit)
+            else:
+                assert limited > limit, (a, b, limit)

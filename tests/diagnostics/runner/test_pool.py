@@ -105,3 +105,44 @@ def test_independent_lookups_run_concurrently_and_each_is_asked_once(sender, ver
     assert {domain: server.count(domain, "MX") for domain in DOMAINS} == dict.fromkeys(DOMAINS, 1)
     assert max(server.queries.values()) == 1
     assert len(report.addresses) == 40
+
+
+def test_drain_takes_results_as_they_finish_including_checks_submitted_by_callbacks():
+    from diagnostics.runner.pool import CheckPool
+
+    release = {name: threading.Event() for name in ("slow", "fast", "later")}
+    order: list[str] = []
+    emitted: list[str] = []
+    pool = CheckPool(max_workers=4, on_result=lambda r: emitted.append(r.subject))
+
+    def check(name: str):
+        def work() -> CheckResult:
+            assert release[name].wait(5)
+            return CheckResult(check="t", subject=name, outcome=Outcome.PASS, summary=name)
+
+        return work
+
+    def then_fast(results: list[CheckResult]) -> None:
+        order.append(results[0].subject)
+        assert threading.current_thread() is threading.main_thread()
+        pool.submit("t", "later", check("later"), then_later)
+        release["later"].set()
+
+    def then_later(results: list[CheckResult]) -> None:
+        order.append(results[0].subject)
+        release["slow"].set()  # "slow" was submitted first and finishes last
+
+    def then_later_slow(results: list[CheckResult]) -> None:
+        order.append(results[0].subject)
+
+    pool.submit("t", "slow", check("slow"), then_later_slow)
+    pool.submit("t", "fast", check("fast"), then_fast)
+    release["fast"].set()
+    try:
+        pool.drain()
+    finally:
+        pool.close()
+
+    assert order == ["fast", "later", "slow"]
+    assert emitted == order
+    assert not pool.pending
