@@ -39,6 +39,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--domains", type=int, default=3_000)
     parser.add_argument("--delay-ms", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--pool", default="solo", choices=["solo", "threads"], help="each worker's Celery pool"
+    )
+    parser.add_argument(
+        "--chunks-per-worker",
+        type=int,
+        default=1,
+        help="chunks a worker runs at once (its --concurrency; threads pool only)",
+    )
     parser.add_argument("--chunk", type=int, default=None, help="AUDIT_CHUNK_ADDRESSES")
     parser.add_argument("--per-run", type=int, default=None, help="AUDIT_DNS_PER_RUN")
     parser.add_argument("--concurrency", type=int, default=None, help="AUDIT_DNS_CONCURRENCY")
@@ -117,7 +126,9 @@ def start_workers(nameserver: str, count: int) -> list[subprocess.Popen]:
                     "deliverytickets",
                     "worker",
                     "--pool",
-                    "solo",
+                    ARGS.pool,
+                    "--concurrency",
+                    str(ARGS.chunks_per_worker if ARGS.pool == "threads" else 1),
                     "-n",
                     f"bench{n}@%h",
                     "--loglevel",
@@ -169,7 +180,8 @@ def main() -> None:
             wait_ready(workers)
             print(
                 f"suppression audit: {ARGS.addresses} addresses over {ARGS.domains} domains, "
-                f"{ARGS.delay_ms:g} ms per DNS answer, {ARGS.workers} workers (solo pool), "
+                f"{ARGS.delay_ms:g} ms per DNS answer, {ARGS.workers} workers ({ARGS.pool} pool, "
+                f"{ARGS.chunks_per_worker if ARGS.pool == 'threads' else 1} chunk(s) at a time), "
                 f"{os.cpu_count()} CPUs"
             )
             print(

@@ -287,9 +287,16 @@ def _digest_key(user_id: int, day) -> str:
 def _digest_write(*, user_id: int, day, now: datetime) -> int | None:
     """The day's digest for one person, made of their held mail; None if there is none to make."""
     with transaction.atomic(durable=True):
-        user = User.objects.filter(pk=user_id, is_active=True).exclude(email="").first()
+        # The person's row is the lock: a concurrent run waits here, then finds the held mail
+        # already gathered, so no run takes part of it (skipping locked rows would split it).
+        user = (
+            User.objects.select_for_update()
+            .filter(pk=user_id, is_active=True)
+            .exclude(email="")
+            .first()
+        )
         held = list(
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            Notification.objects.select_for_update(of=("self",))
             .select_related("ticket__state", "event")
             .filter(user_id=user_id, status=NotificationStatus.HELD, created_at__lte=now)
             .order_by("ticket_id", "created_at", "pk")
