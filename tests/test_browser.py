@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import faulthandler
 import re
+import sys
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.factories import PASSWORD
 from tickets.models import AddressStatus, Status, Ticket
@@ -47,12 +50,20 @@ def take(page, name, **fields):
 
 
 def submit(page, target):
-    """Click something that posts a form, and wait for the page the server answers with."""
-    with page.expect_navigation():
-        if isinstance(target, str):
-            page.click(target)
-        else:
-            target.click()
+    """Click something that posts a form, and wait for the page the server answers with.
+
+    The live server answers in this process: if it does not answer, every thread's stack is
+    written to stderr before the timeout is raised, so a hang says where it hangs.
+    """
+    try:
+        with page.expect_navigation(timeout=45_000):
+            if isinstance(target, str):
+                page.click(target)
+            else:
+                target.click()
+    except PlaywrightTimeout:
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        raise
 
 
 def record_suppression(page, address):
