@@ -338,9 +338,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Suppression audit (see docs/audit.md).
-AUDIT_CHUNK_ADDRESSES = env.int("AUDIT_CHUNK_ADDRESSES", default=500)  # whole domains per chunk
-AUDIT_DNS_CONCURRENCY = env.int("AUDIT_DNS_CONCURRENCY", default=64)  # across all workers
-AUDIT_DNS_PER_RUN = env.int("AUDIT_DNS_PER_RUN", default=32)  # one chunk's run, per worker
+AUDIT_CHUNK_ADDRESSES = env.int("AUDIT_CHUNK_ADDRESSES", default=1000)  # whole domains per chunk
+AUDIT_DNS_CONCURRENCY = env.int("AUDIT_DNS_CONCURRENCY", default=128)  # across all workers
+AUDIT_DNS_PER_RUN = env.int("AUDIT_DNS_PER_RUN", default=64)  # one chunk's run, per worker
 AUDIT_CHUNK_LEASE = env.int("AUDIT_CHUNK_LEASE", default=90)  # seconds without a heartbeat
 AUDIT_HEARTBEAT_SECONDS = env.float("AUDIT_HEARTBEAT_SECONDS", default=10.0)
 AUDIT_MAX_ADDRESSES = env.int("AUDIT_MAX_ADDRESSES", default=200_000)
