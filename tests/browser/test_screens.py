@@ -189,3 +189,25 @@ def test_times_follow_the_browsers_time_zone(browser, live_server, people, setti
         assert "Times in Pacific/Auckland" in page.inner_text("footer")
     finally:
         context.close()
+
+
+def test_new_results_never_reload_the_page_under_someone_typing(page, live_server, people):
+    """A poll answered with HX-Refresh (a diagnosis finished) reloads the page, unless a form on
+    it has been opened or typed in: then a notice says new results are in and the text stays."""
+    base = live_server.url
+    ticket = file_ticket(people["state_admin"])
+    log_in(page, base, people["national"])
+    page.route(
+        "**/refresh-probe/", lambda route: route.fulfill(status=204, headers={"HX-Refresh": "true"})
+    )
+    poll = "htmx.ajax('GET', '/refresh-probe/', {source: document.body, swap: 'none'})"
+
+    page.goto(f"{base}{ticket.get_absolute_url()}")
+    with page.expect_navigation():  # nobody typing: the page reloads to show the results
+        page.evaluate(poll)
+
+    page.fill("#comment-form textarea", "Half-written answer")
+    page.evaluate(poll)
+    page.wait_for_selector("#refresh-notice")
+    assert "New results are in" in page.inner_text("#refresh-notice")
+    assert page.input_value("#comment-form textarea") == "Half-written answer"
