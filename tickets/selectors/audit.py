@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 
 from diagnostics.types import cause_label
+from tickets.exports import csv_cell
 from tickets.models import AuditChunk, AuditEntry, AuditStatus, ChunkStatus, SuppressionAudit
 
 # Domains shown on the page (largest first); the CSV export has them all.
 REPORT_DOMAINS = 100
 # Addresses listed per kind of change on the page; the CSV export has them all.
 DIFF_SHOWN = 50
-# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def audits_recent(*, limit: int = 24) -> list[SuppressionAudit]:
@@ -252,7 +251,7 @@ def audit_export_rows(audit: SuppressionAudit) -> Iterator[list[str]]:
         else:
             change = "same"
         yield [
-            safe_cell(v)
+            csv_cell(v)
             for v in (
                 address,
                 domain,
@@ -272,12 +271,4 @@ def audit_export_rows(audit: SuppressionAudit) -> Iterator[list[str]]:
     if previous is not None:
         gone = _changes(audit, previous)[1].order_by("address").values_list("address", flat=True)
         for address in gone.iterator(2000):
-            yield [safe_cell(address), "", "", "", "", "", "", "", "", "", "", "", "gone"]
-
-
-def safe_cell(value) -> str:
-    """The value as text a spreadsheet shows as text: a leading formula character is quoted."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+            yield [csv_cell(address), "", "", "", "", "", "", "", "", "", "", "", "gone"]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from tickets import selectors, services
+from tickets.exports import csv_cell
 from tickets.filters import TicketFilter
 from tickets.forms import AssignForm, BulkForm, SavedFilterForm
 from tickets.models import Cause, Status, Symptom
@@ -169,15 +170,6 @@ def saved_filter_delete(request: HttpRequest, filter_id: int) -> HttpResponse:
 
 
 # --- CSV export ---------------------------------------------------------------------------------
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such a cell
-# is written with a leading apostrophe, which spreadsheets show as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 class _Echo:
