@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError
@@ -59,7 +59,7 @@ from tickets.models import (
 from tickets.queue import queue_task_on_commit, send_task
 from tickets.roles import Role, role_of
 from tickets.selectors.audit import audit_changes_summary
-from tickets.services.common import durable, require_role
+from tickets.services.common import durable, heartbeat, require_role
 from tickets.services.errors import WorkflowError
 from tickets.services.filing import SPAM_FILTER_FIRST, ticket_create
 from tickets.workflow import filing_target
@@ -503,7 +503,10 @@ def audit_chunk_run(*, chunk_id: int, worker: str = "") -> str | None:
     )
     threads = max(1, min(settings.AUDIT_DNS_PER_RUN, settings.AUDIT_DNS_CONCURRENCY))
     started = time.perf_counter()
-    with _chunk_heartbeat(chunk.pk, attempt), dns_slots(threads, holder=f"chunk-{chunk.pk}"):
+    rows = AuditChunk.objects.filter(pk=chunk.pk, attempts=attempt, status=ChunkStatus.RUNNING)
+    name = f"audit chunk {chunk.pk}"
+    beating = heartbeat(rows, every=settings.AUDIT_HEARTBEAT_SECONDS, name=name)
+    with beating, dns_slots(threads, holder=f"chunk-{chunk.pk}"):
         waited = time.perf_counter() - started
         cpu = time.process_time()
         report = run_checks(
@@ -615,31 +618,6 @@ def _entries_update(entries: list[AuditEntry]) -> None:
                 f"FROM (VALUES {rows}) AS v(id, {columns}) WHERE e.id = v.id",
                 params,
             )
-
-
-@contextmanager
-def _chunk_heartbeat(chunk_id: int, attempt: int):
-    """Renew the chunk's heartbeat every AUDIT_HEARTBEAT_SECONDS while the block runs."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(settings.AUDIT_HEARTBEAT_SECONDS):
-                AuditChunk.objects.filter(
-                    pk=chunk_id, attempts=attempt, status=ChunkStatus.RUNNING
-                ).update(heartbeat_at=timezone.now())
-        except Exception:  # the database is away: the store will say so
-            logger.warning("heartbeat of audit chunk %s not written", chunk_id, exc_info=True)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=beat, name=f"audit-chunk-{chunk_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 # -- the shared bound on DNS work --------------------------------------------------------------

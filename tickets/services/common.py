@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from tickets.models import Ticket
 from tickets.roles import Role, role_of
@@ -57,3 +61,29 @@ def bump(ticket: Ticket, *fields: str) -> None:
     ticket.version = F("version") + 1
     ticket.save(update_fields=[*fields, "version", "updated_at"])
     ticket.refresh_from_db(fields=["version"])
+
+
+@contextmanager
+def heartbeat(rows: QuerySet, *, every: float, name: str, at_once: bool = False) -> Iterator[None]:
+    """Set `heartbeat_at` on `rows` every `every` seconds (first at once if asked) from a
+    thread of its own while the block runs, so a sweeper can tell work alive from work lost."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            if at_once:
+                rows.update(heartbeat_at=timezone.now())
+            while not stop.wait(every):
+                rows.update(heartbeat_at=timezone.now())
+        except Exception:  # the database is away: the work's own writes will say so
+            logging.getLogger(__name__).warning("heartbeat of %s not written", name, exc_info=True)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from diagnostics.resolver import resolver_from_settings
@@ -45,7 +44,7 @@ from tickets.selectors.diagnosis import (
     progress_key,
     run_is_stuck,
 )
-from tickets.services.common import durable, lock_ticket, require_role
+from tickets.services.common import durable, heartbeat, lock_ticket, require_role
 from tickets.services.errors import WorkflowError
 from tickets.services.timeline import event_record
 from tickets.workflow import FILE_ROLES
@@ -195,7 +194,12 @@ def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
             return run
         _run_move(run, RunStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
 
-    with _heartbeat(run.pk):
+    with heartbeat(
+        DiagnosticRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING),
+        every=HEARTBEAT_EVERY,
+        name=f"run {run.pk}",
+        at_once=True,
+    ):
         report = _run_checks(run)
     if report is not None:
         _store(run=run, report=report, addresses=_run_addresses(run))
@@ -205,33 +209,6 @@ def diagnosis_run(*, run_id: int) -> DiagnosticRun | None:
 def _run_addresses(run: DiagnosticRun) -> list[AffectedAddress]:
     ticket = run.ticket
     return list(ticket.addresses.filter(address__in=run.addresses)) if ticket else []
-
-
-@contextmanager
-def _heartbeat(run_id: int):
-    """Write the run's heartbeat every HEARTBEAT_EVERY seconds while the block runs."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while True:
-                DiagnosticRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-                if stop.wait(HEARTBEAT_EVERY):
-                    return
-        except Exception:  # the database is away: the run's own writes will say so
-            logger.warning("heartbeat of run %s not written", run_id, exc_info=True)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 def _run_checks(run: DiagnosticRun):
