@@ -303,11 +303,37 @@ class _Mentions:
         return bool(self.on_line.get(index, set()) - {address.lower()})
 
 
+# Sendmail's transcript (savemail.c): a recipient's result line "550 <jo@x>... User unknown"
+# ends its entry; the session lines before it (">>> RCPT To:", "<<< 550 ...", "... while talking
+# to host:") since the previous result line are what the server said about it.
+_SENDMAIL_RESULT_RE = rx.compile(r"\d{3}[ \t]+<?([^<>\s]+@[^<>\s]+?)>?\.\.\.[ \t]")
+_SENDMAIL_SESSION_RE = rx.compile(
+    r"(?:>>>|<<<|\d{3}[ \t]+\S+[ \t]+\(\w+\)\.\.\.|(?:\.\.\.[ \t]*)?while talking to )", rx.I
+)
+
+
+def _sendmail_entry(recipient: str, lines: list[str], starts: list[int]) -> str:
+    """A recipient's entry in a Sendmail transcript, or "" when it has no result line there."""
+    key = recipient.lower()
+    for index in starts:
+        result = _SENDMAIL_RESULT_RE.match(lines[index])
+        if result is None or result.group(1).lower() != key:
+            continue
+        first = index
+        while first > 0 and _SENDMAIL_SESSION_RE.match(lines[first - 1]):
+            first -= 1
+        return "\n".join(lines[first : index + 1])
+    return ""
+
+
 def _block_for(recipient: str, lines: list[str], mentions: _Mentions) -> str:
     """The lines about one recipient: from its first mention to the next recipient's."""
     starts = mentions.lines_of.get(recipient.lower(), [])
     if not starts:
         return ""
+    entry = _sendmail_entry(recipient, lines, starts)
+    if entry:
+        return entry
     # An echo of the original headers ("To: ...") is not where the notice explains the failure.
     start = next(
         (index for index in starts if not rx.match(r"\s*(?:to|cc)\s*:", lines[index], rx.I)),

@@ -104,6 +104,11 @@ class _Module:
         return tuple(_body_marker(row) for row in self._entry["body"])
 
     @cached_property
+    def backbone(self) -> rx.Pattern[str] | None:
+        row = self._entry.get("backbone")
+        return rules.perl_regex(*row) if row else None
+
+    @cached_property
     def messages(self) -> tuple[tuple[str, str, object], ...]:
         # A name outside the reference's vocabulary (Gmail's "relayingdenied") is left out.
         known = set(rules.status_names().values()) | set(REASONS)
@@ -143,8 +148,13 @@ class _Module:
         if self.scored and sum(test.holds(headers) for test in self.scored) < self.minimum:
             return False
         # The module reads the report only when its own notice is there (its make() returns
-        # nothing otherwise, and the reference tries the next module).
-        return not self.body or any(self._starts_notice(line) for line in body_lines())
+        # nothing otherwise, and the reference tries the next module), and, for a module that
+        # needs it, the line that opens the returned message (Sendmail 5's "Unsent message
+        # follows").
+        lines = body_lines()
+        if self.backbone is not None and not any(self.backbone.search(line) for line in lines):
+            return False
+        return not self.body or any(self._starts_notice(line) for line in lines)
 
     def _overridden(self, reason: str, diagnostic: str) -> str:
         """A precise status code in the diagnosis replaces the table's reason when the module

@@ -3,9 +3,10 @@ message written here, not on the files whose misses pointed to them."""
 
 from __future__ import annotations
 
+import email
 import json
 
-from diagnostics.bounces import parse_bounce
+from diagnostics.bounces import lhost, parse_bounce
 from tests.diagnostics.bounces.helpers import dsn, notice, only
 
 
@@ -229,3 +230,124 @@ def test_a_notice_without_fmls_message_id_is_not_read_as_fml():
     )
 
     assert all(entry.reason != "rejected" for entry in parse_bounce(raw))
+
+
+# Round five, before its unseen run: three rules ported from the reference's modules.
+
+_SENDMAIL_TRANSCRIPT = """\
+From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>
+To: notify@example.org
+Subject: Returned mail: User unknown
+Date: Mon, 3 Mar 2025 10:00:00 +0000
+
+   ----- Transcript of session follows -----
+While talking to mx.one.example:
+>>> MAIL From:<notify@example.org>
+<<< 553 <notify@example.org>... no access from mail server [192.0.2.9] which is an open relay.
+554 <ana@one.example>... Remote protocol error
+550 two.example (smtp)... 550 Host unknown
+554 <ben@two.example>... 550 Host unknown (Authoritative answer from name server)
+While talking to mx.three.example:
+>>> RCPT To:<cy@three.example>
+<<< 550 <cy@three.example>... User unknown
+550 <cy@three.example>... User unknown
+{tail}"""
+
+
+def test_a_sendmail_transcript_gives_each_recipient_the_session_lines_before_its_result():
+    message = _SENDMAIL_TRANSCRIPT.format(
+        tail="\n   ----- Unsent message follows -----\nFrom: notify@example.org\n"
+        "To: ana@one.example\nSubject: hello\n\nhello\n"
+    )
+
+    entries = {e.recipient: e for e in parse_bounce(message)}
+
+    # ana's line says only "Remote protocol error": what the server answered before it (a refusal
+    # of MAIL FROM) is its reason, not the host-unknown line that follows it.
+    assert entries["ana@one.example"].hard_bounce is False
+    assert entries["ana@one.example"].reason == "blocked"
+    assert "open relay" in entries["ana@one.example"].diagnostic
+    assert "Host unknown" not in entries["ana@one.example"].diagnostic
+    assert (entries["ben@two.example"].reason, entries["ben@two.example"].hard_bounce) == (
+        "hostunknown",
+        True,
+    )
+    assert (entries["cy@three.example"].reason, entries["cy@three.example"].hard_bounce) == (
+        "userunknown",
+        True,
+    )
+
+
+_MAIL_LOCAL_REPORT = """\
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>
+To: notify@example.org
+Subject: Returned mail: Service unavailable
+Date: Mon, 3 Mar 2025 10:00:00 +0000
+
+   ----- The following addresses had permanent fatal errors -----
+<jo@example.net>
+
+   ----- Transcript of session follows -----
+mail.local: unknown user: jo
+554 <jo@example.net>... Service unavailable
+{tail}"""
+
+
+def test_sendmail_5s_module_needs_its_returned_message_else_the_local_agent_decides():
+    # Without "----- Unsent message follows -----" the reference's Sendmail 5 module reads
+    # nothing, no other module claims the report, and the local delivery agent's words decide.
+    entries = parse_bounce(_MAIL_LOCAL_REPORT.format(tail=""))
+
+    assert [(e.recipient, e.reason, e.hard_bounce) for e in entries] == [
+        ("jo@example.net", "userunknown", True)
+    ]
+
+
+def test_with_its_returned_message_sendmail_5s_module_reads_the_report():
+    tail = "\n   ----- Unsent message follows -----\nFrom: notify@example.org\n\nhello\n"
+
+    entries = parse_bounce(_MAIL_LOCAL_REPORT.format(tail=tail))
+
+    # The module's reading: "Service unavailable" names no reason the local agent's words
+    # would have given, so the report is not read as the local agent's.
+    assert [e.recipient for e in entries] == ["jo@example.net"]
+    assert entries[0].reason != "userunknown"
+
+
+_VERIZON = """\
+Received: from mta1.vtext.com ([192.0.2.7])
+\tby mx.example.org with ESMTP; Mon, 3 Mar 2025 10:00:00 +0000
+From: {sender}
+To: notify@example.org
+Subject: Re: Your alert
+Date: Mon, 3 Mar 2025 10:00:00 +0000
+
+Error: Invalid user address
+
+Error message below:
+550 - Requested action not taken: no such user here
+
+Message details:
+  Subject: Your alert
+  MAIL FROM: notify@example.org
+  RCPT TO: 5555550100@vtext.com
+"""
+
+
+def test_verizons_sms_gateway_refusal_is_an_unknown_user():
+    entries = parse_bounce(_VERIZON.format(sender="post_master@vtext.com"))
+
+    assert [(e.recipient, e.reason, e.hard_bounce) for e in entries] == [
+        ("5555550100@vtext.com", "userunknown", True)
+    ]
+
+
+def test_the_verizon_module_needs_a_vtext_relay_and_verizons_own_sender():
+    def module(text: str) -> str:
+        message = email.message_from_string(text)
+        return lhost.detect(message, message.get_payload())
+
+    assert module(_VERIZON.format(sender="post_master@vtext.com")) == "Verizon"
+    assert module(_VERIZON.format(sender="someone@example.com")) == ""
+    without_relay = _VERIZON.replace("mta1.vtext.com (", "mta1.example.com (")
+    assert module(without_relay.format(sender="post_master@vtext.com")) == ""
