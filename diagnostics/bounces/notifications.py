@@ -21,22 +21,54 @@ from diagnostics.bounces.common import (
     unique_addresses,
 )
 
+# Sisimai::RFC3834 (v4.25.15), hand-ported: the headers that mark an automatic reply (RFC 3834
+# Auto-Submitted, Exchange's X-Auto-Response-Suppress, Apple's X-Apple-Action, Precedence) and
+# its Subject prefixes, each tested on the lower-cased value; a message from root, postmaster or
+# a mailer daemon, to root, or about sudo or an Exim failure is never one.
+_AUTO_REPLY_HEADERS = (
+    ("Auto-Submitted", rx.compile(r"auto-(?:generated|replied|notified)")),
+    ("X-Auto-Response-Suppress", rx.compile(r".*(?:oof|autoreply)")),
+    ("X-Apple-Action", rx.compile(r"vacation\Z")),
+    ("Precedence", rx.compile(r"auto_reply\Z")),
+    ("Subject", rx.compile(r"(?:auto:|auto response:|automatic reply:|out of (?:the )*office:)")),
+)
+_NOT_AUTO_REPLY = (
+    ("Subject", rx.compile(r".*(?:security information for|mail failure -)")),
+    ("From", rx.compile(r".*(?:root|postmaster|mailer-daemon)@")),
+    ("To", rx.compile(r".*root@")),
+)
+# Our own additions: the older X-Autoreply / X-Autorespond headers and "Auto Reply" subjects.
+_OWN_AUTO_REPLY_SUBJECT_RE = rx.compile(
+    r"\s*(?:auto(?:matic)?[- ]?reply|out of (?:the )?office)\b", rx.I
+)
 
-def auto_reply_drafts(message: Message, notice: str) -> list[Draft]:
-    """Return a "vacation" draft when the message is an automatic reply (RFC 3834)."""
-    auto_submitted = str(message.get("Auto-Submitted", "")).lower()
-    subject = header_text(message, "Subject")
-    is_auto_reply = auto_submitted.startswith("auto-replied") or bool(
+
+def _is_auto_reply(message: Message) -> bool:
+    def lowered(name: str) -> str:
+        return header_text(message, name).lower()
+
+    if any(rule.match(lowered(name)) for name, rule in _NOT_AUTO_REPLY):
+        return False
+    if any(rule.match(lowered(name)) for name, rule in _AUTO_REPLY_HEADERS):
+        return True
+    return bool(
         message.get("X-Autoreply")
         or message.get("X-Autorespond")
-        or rx.match(r"\s*(?:auto(?:matic)?[- ]?reply|out of (?:the )?office)\b", subject, rx.I)
+        or _OWN_AUTO_REPLY_SUBJECT_RE.match(header_text(message, "Subject"))
     )
-    if not is_auto_reply:
+
+
+def auto_reply_drafts(message: Message, notice: str) -> list[Draft]:
+    """Return a "vacation" draft when the message is an automatic reply (RFC 3834): its sender,
+    else its Return-Path, is the recipient who is known to have received our mail."""
+    if not _is_auto_reply(message):
         return []
-    senders = [address for _, address in getaddresses([str(message.get("From", ""))])]
-    if not senders or "@" not in senders[0]:
-        return []
-    return [Draft(recipient=senders[0], diagnostic=squeeze(notice)[:300], reason_hint="vacation")]
+    for name in ("From", "Return-Path"):
+        senders = [address for _, address in getaddresses([str(message.get(name, ""))])]
+        if senders and "@" in senders[0]:
+            diagnostic = squeeze(notice)[:300]
+            return [Draft(recipient=senders[0], diagnostic=diagnostic, reason_hint="vacation")]
+    return []
 
 
 def microsoft_jmrp_drafts(message: Message, notice: str) -> list[Draft]:

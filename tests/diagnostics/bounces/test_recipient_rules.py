@@ -351,3 +351,39 @@ def test_the_verizon_module_needs_a_vtext_relay_and_verizons_own_sender():
     assert module(_VERIZON.format(sender="someone@example.com")) == ""
     without_relay = _VERIZON.replace("mta1.vtext.com (", "mta1.example.com (")
     assert module(without_relay.format(sender="post_master@vtext.com")) == ""
+
+
+def _auto_reply(headers: str) -> str:
+    return (
+        f"{headers}"
+        "To: notify@example.org\n"
+        "Date: Mon, 3 Mar 2025 10:00:00 +0000\n"
+        "Content-Type: text/plain; charset=us-ascii\n\n"
+        "Thank you for your message. I am away until Monday and will read it then.\n"
+    )
+
+
+def test_automatic_replies_are_known_by_the_reference_analysers_headers():
+    marked = [
+        "From: Jo <jo@example.net>\nSubject: Your alert\nAuto-Submitted: auto-generated\n",
+        "From: Jo <jo@example.net>\nSubject: Your alert\nX-Auto-Response-Suppress: All, OOF\n",
+        "From: Jo <jo@example.net>\nSubject: Your alert\nX-Apple-Action: vacation\n",
+        "From: Jo <jo@example.net>\nSubject: Your alert\nPrecedence: auto_reply\n",
+        "From: Jo <jo@example.net>\nSubject: Out of the office: Your alert\n",
+        "From: Jo <jo@example.net>\nSubject: Auto Response: Your alert\n",
+    ]
+    for headers in marked:
+        entries = parse_bounce(_auto_reply(headers))
+        assert [(e.recipient, e.reason, e.hard_bounce) for e in entries] == [
+            ("jo@example.net", "vacation", False)
+        ], headers
+
+
+def test_a_daemons_or_roots_automatic_message_is_no_reply_from_the_recipient():
+    for headers in (
+        "From: MAILER-DAEMON@example.net\nSubject: Your alert\nAuto-Submitted: auto-generated\n",
+        "From: root@example.net\nSubject: Out of office: Your alert\n",
+        "From: Jo <jo@example.net>\nSubject: Security information for host\n"
+        "Auto-Submitted: auto-generated\n",
+    ):
+        assert parse_bounce(_auto_reply(headers)) == [], headers
