@@ -79,6 +79,7 @@ _DRAFT_FIELDS = (
     "reason_hint",
     "remote_host",
     "lhost",
+    "block",
 )
 
 
@@ -104,6 +105,7 @@ class Draft:
         reason_hint: str = "",
         remote_host: str = "",
         lhost: str = "",
+        block: str = "",
     ) -> None:
         self.recipient = recipient
         self.action = action
@@ -116,6 +118,9 @@ class Draft:
         self.reason_hint = reason_hint
         self.remote_host = remote_host
         self.lhost = lhost
+        # The notice's lines about this recipient as written (line ends kept), when a reader
+        # found them: some modules read one line of them (qmail's "Remote host said:").
+        self.block = block
 
     def _values(self) -> tuple[str, ...]:
         return tuple(getattr(self, name) for name in _DRAFT_FIELDS)

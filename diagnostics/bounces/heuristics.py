@@ -225,6 +225,7 @@ def scan(message: Message, notice: str) -> list[Draft]:
                 diagnostic=diagnostic,
                 command=find_command(block) or notice_command,
                 context=preamble,
+                block=block,
             )
         )
     return drafts

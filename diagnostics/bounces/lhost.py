@@ -115,6 +115,22 @@ class _Module:
         return tuple(_message_row(row) for row in self._entry["messages"] if row[0] in known)
 
     @cached_property
+    def error_line(self) -> tuple[str, tuple[tuple[str, str, object], ...]]:
+        """The marker of the line qmail and X4 read their message table on, and that table."""
+        entry = self._entry.get("error_line") or {}
+        if not entry:
+            return "", ()
+        return entry["marker"], tuple(_message_row(row) for row in entry["messages"])
+
+    def _error_line_of(self, block: str) -> str:
+        """The last line of the recipient's paragraph that starts with the module's marker."""
+        marker = self.error_line[0]
+        if not marker or not block:
+            return ""
+        lines = [line for line in block.split("\n") if line.startswith(marker)]
+        return lines[-1] if lines else ""
+
+    @cached_property
     def status_override(self) -> rx.Pattern[str] | None:
         row = self._entry.get("status_override")
         return rules.perl_regex(*row) if row else None
@@ -176,7 +192,13 @@ class _Module:
         return False
 
     def reason(
-        self, diagnostic: str, *, status: str = "", command: str = "", reported: str = ""
+        self,
+        diagnostic: str,
+        *,
+        status: str = "",
+        command: str = "",
+        reported: str = "",
+        block: str = "",
     ) -> str:
         """The module's own reading: its fixed reading of the SMTP step, then its tables on the
         diagnostic (phrases in addresses do not count) and on the status code; ``reported`` is
@@ -185,17 +207,19 @@ class _Module:
         # before any recipient (a refused sender or greeting) are read from the step alone.
         if command in self.commands and command != "RCPT":
             return self.commands[command]
-        text = mask_addresses(diagnostic[:_TEXT_WINDOW])
-        lowered = text.lower()
-        for reason, kind, pattern in self.messages:
-            if kind == "index":
-                found = pattern in lowered
-            elif kind == "status":
-                found = bool(status and pattern.search(status))
-            else:
-                found = bool(pattern.search(text))
+        rows = self.messages
+        error_line = self._error_line_of(block)
+        if error_line:
+            # qmail, X4: with a "Remote host said:" line, the message table reads that line only.
+            table = self.error_line[1]
+            found = _first_match(table, mask_addresses(error_line), status)
             if found:
-                return self._overridden(reason, diagnostic)
+                return self._overridden(found, diagnostic)
+            rows = tuple(row for row in rows if row not in table)
+        found = _first_match(rows, mask_addresses(diagnostic[:_TEXT_WINDOW]), status)
+        if found:
+            return self._overridden(found, diagnostic)
+        lowered = mask_addresses(diagnostic[:_TEXT_WINDOW]).lower()
         if any(phrase in lowered for phrase in self.delayed):
             return "expired"
         if self._entry.get("status_fallback"):
@@ -205,6 +229,21 @@ class _Module:
                 code = find_status(diagnostic[:_TEXT_WINDOW]) or code
             return rules.status_names().get(code, "")
         return ""
+
+
+def _first_match(rows: tuple[tuple[str, str, object], ...], text: str, status: str) -> str:
+    """The reason of the first table row that matches ``text`` (or the status code), or ""."""
+    lowered = text.lower()
+    for reason, kind, pattern in rows:
+        if kind == "index":
+            found = pattern in lowered
+        elif kind == "status":
+            found = bool(status and pattern.search(status))
+        else:
+            found = bool(pattern.search(text))
+        if found:
+            return reason
+    return ""
 
 
 class _Headers:
@@ -318,13 +357,20 @@ def _text(body: Body) -> str:
 
 
 def module_reason(
-    module: str, diagnostic: str, *, status: str = "", command: str = "", reported: str = ""
+    module: str,
+    diagnostic: str,
+    *,
+    status: str = "",
+    command: str = "",
+    reported: str = "",
+    block: str = "",
 ) -> str:
-    """What the named module reads a recipient's failure as, or ""."""
+    """What the named module reads a recipient's failure as, or ""; ``block`` is the notice's
+    paragraph about the recipient as written, for the modules that read one line of it."""
     found = _by_name().get(module)
     if not found or not (diagnostic or command):
         return ""
-    return found.reason(diagnostic, status=status, command=command, reported=reported)
+    return found.reason(diagnostic, status=status, command=command, reported=reported, block=block)
 
 
 def diagnostic_type(module: str, reported: str) -> str:

@@ -161,6 +161,7 @@ def _enrich(dsn: list[Draft], scanned: list[Draft]) -> list[Draft]:
             draft.diagnostic = _specific_comment(draft.status_comment) or match.diagnostic
         draft.command = draft.command or match.command
         draft.context = " ".join(filter(None, [match.diagnostic, match.context]))
+        draft.block = draft.block or match.block
     return [draft for draft in dsn if draft.recipient]
 
 
@@ -209,7 +210,12 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
     if draft.action in ("delivered", "relayed", "expanded") or status.startswith("2."):
         return "delivered"
     preset = draft.reason_hint or lhost.module_reason(
-        draft.lhost, diagnostic, status=status, command=command, reported=draft.status
+        draft.lhost,
+        diagnostic,
+        status=status,
+        command=command,
+        reported=draft.status,
+        block=draft.block,
     )
     # A module reads the whole paragraph its MTA wrote, not only the server's reply.
     preset = preset or lhost.module_reason(draft.lhost, draft.context)

@@ -387,3 +387,50 @@ def test_a_daemons_or_roots_automatic_message_is_no_reply_from_the_recipient():
         "Auto-Submitted: auto-generated\n",
     ):
         assert parse_bounce(_auto_reply(headers)) == [], headers
+
+
+_QMAIL = """\
+From: MAILER-DAEMON@mail.example.org
+To: notify@example.org
+Subject: failure notice
+Date: Mon, 3 Mar 2025 10:00:00 +0000
+
+Hi. This is the qmail-send program at mail.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<jo@example.net>:
+192.0.2.5 does not like recipient.
+Remote host said: {reply}
+Giving up on 192.0.2.5.
+
+--- Below this line is a copy of the message.
+
+From: notify@example.org
+To: jo@example.net
+Subject: alert
+
+hello
+"""
+
+
+def test_qmails_table_reads_the_remote_hosts_reply_not_its_own_does_not_like_recipient():
+    # qmail writes "does not like recipient." for any 5xx reply at RCPT; the reference's qmail
+    # module reads its table on the "Remote host said:" line alone when there is one, so a
+    # refusal for spam is not an unknown user.
+    spam = parse_bounce(_QMAIL.format(reply="554 5.7.1 Message rejected as spam"))
+    unknown = parse_bounce(_QMAIL.format(reply="550 sorry, no mailbox here by that name. (#5.1.1)"))
+
+    assert [(e.recipient, e.hard_bounce) for e in spam] == [("jo@example.net", False)]
+    assert spam[0].reason == "spamdetected"
+    assert [(e.reason, e.hard_bounce) for e in unknown] == [("userunknown", True)]
+
+
+def test_without_a_remote_reply_qmails_own_words_decide():
+    message = _QMAIL.replace("Remote host said: {reply}\n", "")
+
+    entries = parse_bounce(message)
+
+    assert [(e.recipient, e.reason, e.hard_bounce) for e in entries] == [
+        ("jo@example.net", "userunknown", True)
+    ]
