@@ -272,15 +272,14 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
     for reason in reference.second_pass():
         if evidence.defines(reason):
             return reason
-    # What an MTA or provider module of the reference reads its own messages as; weaker than
-    # the published definitions, since the same words turn up in other MTAs' reports.
-    reason = reference.format_reason(evidence.text)
-    if reason:
-        return reason
     if named in reference.provisional():
         # A code that names only a broad class (5.7.1 "not authorised": securityerror) says
-        # less than a phrase we know.
-        return reason_for_phrase(evidence.text) or named
+        # less than a phrase we know, unless the phrase would make a temporary code permanent
+        # ("550 5.7.1 sender domain not found" is a policy, not the recipient's address).
+        phrase = reason_for_phrase(evidence.text)
+        if phrase and not (rules.is_hard(phrase, "") and not rules.is_hard(named, "")):
+            return phrase
+        return named
     if named:
         # A status that names a reason the text did not contradict keeps it.
         return named
@@ -297,7 +296,10 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
         return "expired"
     if evidence.command in ("EHLO", "HELO"):
         return "blocked"
-    return ""
+    # What an MTA or provider module of the reference reads its own messages as: only where the
+    # status code, its class and the SMTP step said nothing, since the same words turn up in
+    # other MTAs' reports (RFC 3463's classes come before any phrase).
+    return reference.format_reason(evidence.text)
 
 
 def _fallback(text: str, command: str) -> str:

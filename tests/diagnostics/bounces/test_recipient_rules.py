@@ -434,3 +434,16 @@ def test_without_a_remote_reply_qmails_own_words_decide():
     assert [(e.recipient, e.reason, e.hard_bounce) for e in entries] == [
         ("jo@example.net", "userunknown", True)
     ]
+
+
+def test_a_status_class_comes_before_another_mtas_own_words():
+    # "DNS Error: Domain name not found" is what Gmail's own report says; in another server's
+    # reply beside 5.7.1 the status class (RFC 3463: security or policy) decides, as the
+    # reference's generic rules do; with a bare 5.0.0 the words are all there is.
+    policy = parse_bounce(
+        dsn(("jo@example.net", "5.7.1", "550 5.7.1 DNS Error: Domain name not found"))
+    )
+    bare = parse_bounce(dsn(("jo@example.net", "5.0.0", "550 DNS Error: Domain name not found")))
+
+    assert [(e.reason, e.hard_bounce) for e in policy] == [("securityerror", False)]
+    assert [(e.reason, e.hard_bounce) for e in bare] == [("hostunknown", True)]
