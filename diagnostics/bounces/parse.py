@@ -219,7 +219,7 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
     )
     # A module reads the whole paragraph its MTA wrote, not only the server's reply.
     preset = preset or lhost.module_reason(draft.lhost, draft.context)
-    preset = preset or mta_reason(diagnostic)
+    preset = preset or _unless_contradicted(mta_reason(diagnostic), status, reply_code)
     remote_host = domain = ""
     if not preset or preset in rules.retried_reasons():
         remote_host = draft.remote_host or find_remote_host(diagnostic or draft.context)
@@ -246,6 +246,14 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
         context=draft.context,
         preset=preset,
     )
+
+
+def _unless_contradicted(reason: str, status: str, reply_code: str) -> str:
+    """Another MTA's own sentence, unless it would call permanent what the server's code calls
+    temporary (a 4.x.x status or a 4xx reply, RFC 3463 and RFC 5321 4.2.1)."""
+    if reason and rules.is_hard(reason, "") and (status or reply_code)[:1] == "4":
+        return ""
+    return reason
 
 
 def _specific_comment(comment: str) -> str:

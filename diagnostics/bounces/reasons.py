@@ -299,7 +299,10 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
     # What an MTA or provider module of the reference reads its own messages as: only where the
     # status code, its class and the SMTP step said nothing, since the same words turn up in
     # other MTAs' reports (RFC 3463's classes come before any phrase).
-    return reference.format_reason(evidence.text)
+    reason = reference.format_reason(evidence.text)
+    if reason and rules.is_hard(reason, "") and (evidence.status or reply_code)[:1] == "4":
+        return ""  # a 4.x.x status or 4xx reply is temporary whatever another MTA's words say
+    return reason
 
 
 def _fallback(text: str, command: str) -> str:

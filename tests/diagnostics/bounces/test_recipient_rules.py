@@ -447,3 +447,19 @@ def test_a_status_class_comes_before_another_mtas_own_words():
 
     assert [(e.reason, e.hard_bounce) for e in policy] == [("securityerror", False)]
     assert [(e.reason, e.hard_bounce) for e in bare] == [("hostunknown", True)]
+
+
+def test_another_mtas_words_never_make_a_temporary_reply_permanent():
+    # Exim's own "all relevant MX records point to non-existent hosts" means a domain without
+    # mail servers in Exim's report; in another server's 4xx reply the code says "try again".
+    entries = parse_bounce(
+        dsn(
+            (
+                "jo@example.net",
+                "4.0.0",
+                "450 4.0.0 all relevant MX records point to non-existent hosts",
+            )
+        )
+    )
+
+    assert [e.hard_bounce for e in entries] == [False]
