@@ -169,7 +169,15 @@ def classify(
     reason = _second_pass(evidence, reply_code, action, diagnostic_type)
     if reason:
         return reason
-    return _fallback(diagnostic or context, command) or ("onhold" if text else "undefined")
+    reason = _fallback(diagnostic or context, command)
+    if reason and _temporary_code(status, reply_code) and rules.is_hard(reason, ""):
+        reason = ""  # our own phrases never call permanent what a 4xx code calls temporary
+    return reason or ("onhold" if text else "undefined")
+
+
+def _temporary_code(status: str, reply_code: str) -> bool:
+    """A 4.x.x status or, without one, a 4xx reply (RFC 3463, RFC 5321 4.2.1)."""
+    return (status or reply_code)[:1] == "4"
 
 
 class _Evidence:
@@ -300,7 +308,7 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
     # status code, its class and the SMTP step said nothing, since the same words turn up in
     # other MTAs' reports (RFC 3463's classes come before any phrase).
     reason = reference.format_reason(evidence.text)
-    if reason and rules.is_hard(reason, "") and (evidence.status or reply_code)[:1] == "4":
+    if reason and rules.is_hard(reason, "") and _temporary_code(evidence.status, reply_code):
         return ""  # a 4.x.x status or 4xx reply is temporary whatever another MTA's words say
     return reason
 
