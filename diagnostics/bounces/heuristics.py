@@ -304,10 +304,12 @@ class _Mentions:
         return bool(self.on_line.get(index, set()) - {address.lower()})
 
 
-# Sendmail's transcript (savemail.c): a recipient's result line "550 <jo@x>... User unknown"
+# Sendmail's transcript (savemail.c): a recipient's result line "550 5.1.1 <jo@x>... User unknown"
 # ends its entry; the session lines before it (">>> RCPT To:", "<<< 550 ...", "... while talking
 # to host:") since the previous result line are what the server said about it.
-_SENDMAIL_RESULT_RE = rx.compile(r"\d{3}[ \t]+<?([^<>\s]+@[^<>\s]+?)>?\.\.\.[ \t]")
+_SENDMAIL_RESULT_RE = rx.compile(
+    r"\d{3}[ \t]+(?:[245]\.\d{1,3}\.\d{1,3}[ \t]+)?<?([^<>\s]+@[^<>\s]+?)>?\.\.\.[ \t]"
+)
 _SENDMAIL_SESSION_RE = rx.compile(
     r"(?:>>>|<<<|\d{3}[ \t]+\S+[ \t]+\(\w+\)\.\.\.|(?:\.\.\.[ \t]*)?while talking to )", rx.I
 )

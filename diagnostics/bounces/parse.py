@@ -186,6 +186,10 @@ def _finish(draft: Draft) -> BounceRecipient:
     reply_code = find_reply_code(diagnostic)
     command = draft.command or find_command(diagnostic)
     command = command or lhost.module_command(draft.lhost, diagnostic)
+    if not command and draft.lhost == "Sendmail" and _SERVER_REPLY_LINE_RE.search(draft.block):
+        # Sendmail's module: a transcript with the server's replies ("<<< 554 ...") but no
+        # command sent (">>> RCPT") was refused at the greeting; it reads that step as EHLO.
+        command = "EHLO"
     reason = _reason(draft, diagnostic, status, reply_code, command)
     if not status and not reply_code and draft.context:
         # A notice that gives one reason for all its recipients (qmail, MailMarshal) carries the
@@ -246,6 +250,9 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
         context=draft.context,
         preset=preset,
     )
+
+
+_SERVER_REPLY_LINE_RE = rx.compile(r"^<<<[ ]+\S", rx.M)
 
 
 def _unless_contradicted(reason: str, status: str, reply_code: str) -> str:

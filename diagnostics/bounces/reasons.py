@@ -302,7 +302,9 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
         return "syntaxerror"
     if action in ("delayed", "expired"):
         return "expired"
-    if evidence.command in ("EHLO", "HELO"):
+    if evidence.command in _GREETING:
+        # Refused at the connection or its greeting (Sisimai's "blocked"; it reads a
+        # transcript's refusal before any command as EHLO).
         return "blocked"
     # What an MTA or provider module of the reference reads its own messages as: only where the
     # status code, its class and the SMTP step said nothing, since the same words turn up in
@@ -316,6 +318,8 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
 def _fallback(text: str, command: str) -> str:
     """Our own reading where the reference's definitions found nothing."""
     reason = reason_for_phrase(text)
+    if reason == "userunknown" and command in _GREETING | {"MAIL"}:
+        reason = ""  # refused before any recipient was named: not about the recipient's address
     if reason:
         return reason
     if command == "RCPT" and _REFUSED_RECIPIENT_RE.search(text):

@@ -463,3 +463,47 @@ def test_another_mtas_words_never_make_a_temporary_reply_permanent():
     )
 
     assert [e.hard_bounce for e in entries] == [False]
+
+
+_SENDMAIL_DSN_TRANSCRIPT = """\
+From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>
+To: <notify@example.org>
+Subject: Returned mail: see transcript for details
+Date: Mon, 3 Mar 2025 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+
+   ----- The following addresses had permanent fatal errors -----
+<jo@example.net>
+    (reason: 550 5.0.0 User unknown)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.net.:
+{sent}<<< 550 5.0.0 User unknown
+550 5.0.0 <jo@example.net>... User unknown
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.org
+
+Final-Recipient: RFC822; jo@example.net
+Action: failed
+Status: 5.0.0
+Remote-MTA: DNS; mx.example.net
+Diagnostic-Code: SMTP; 550 5.0.0 User unknown
+
+--b1--
+"""
+
+
+def test_a_refusal_before_any_command_is_no_verdict_on_the_recipient():
+    # Sendmail shows no ">>>" command when the server refused the connection itself; the
+    # recipient was never named, so "User unknown" there says nothing about the address.
+    at_greeting = parse_bounce(_SENDMAIL_DSN_TRANSCRIPT.format(sent=""))
+    at_rcpt = parse_bounce(_SENDMAIL_DSN_TRANSCRIPT.format(sent=">>> RCPT To:<jo@example.net>\n"))
+
+    assert [(e.reason, e.hard_bounce) for e in at_greeting] == [("blocked", False)]
+    assert [(e.reason, e.hard_bounce) for e in at_rcpt] == [("userunknown", True)]
