@@ -84,6 +84,12 @@ _NOT_RECIPIENT_BEFORE_RE = rx.compile(
     r"|expanded from)\b\W{0,6}$",
     rx.I,
 )
+# A failure reply ("550", "550-5.7.1", "554 5.7.1") followed by five words or more: whatever
+# address comes after that is inside the server's sentence ("550 5.1.1 <jo@x>... User unknown"
+# and "550 jo@x: recipient rejected" name their recipient first).
+_IN_A_REPLY_RE = rx.compile(
+    r"(?<![\w.])[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}[ \t]+)?(?:[^\s@]+[ \t]+){5,}[^\s@]*\Z"
+)
 _ROLE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster", "post_master", "abuse", "root"})
 # Words that only label an address ("Recipient address:", "Delivery failed:", "* ").
 _LABEL_WORDS_RE = rx.compile(
@@ -269,6 +275,10 @@ class _Mentions:
                 if _NAME_ADDR_FOLLOWS_RE.match(line, match.end()):
                     # "a@x <b@y>" is one mailbox (RFC 5322 name-addr): the address in angle
                     # brackets is the mailbox, the text before it only its display name.
+                    continue
+                if _IN_A_REPLY_RE.search(line, 0, match.start()):
+                    # "550 5.7.1 ... send a message to dz@example.lv": an address well inside a
+                    # server's reply is its words (a contact, a sender), not a failed recipient.
                     continue
                 if self._is_recipient(address, line[max(0, match.start() - 80) : match.start()]):
                     self._add(index, address, excluded=excluded)

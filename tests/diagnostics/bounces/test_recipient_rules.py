@@ -507,3 +507,29 @@ def test_a_refusal_before_any_command_is_no_verdict_on_the_recipient():
 
     assert [(e.reason, e.hard_bounce) for e in at_greeting] == [("blocked", False)]
     assert [(e.reason, e.hard_bounce) for e in at_rcpt] == [("userunknown", True)]
+
+
+def test_an_address_inside_the_servers_reply_is_not_a_recipient():
+    message = """\
+From: Mail Delivery Subsystem <mailer-daemon@mail.example.org>
+To: notify@example.org
+Subject: Delivery Status Notification (Failure)
+
+Delivery to the following recipient failed permanently:
+
+     jo@example.net
+
+Technical details of permanent failure:
+550 5.7.1 Your message was blocked by a DNSBL. If you are not a spammer, send a message from \
+another address to unblock@dnsbl.example with the blocked sender's name.
+
+   ----- Original message -----
+
+From: notify@example.org
+To: jo@example.net
+Subject: alert
+"""
+
+    entries = parse_bounce(message)
+
+    assert [(e.recipient, e.hard_bounce) for e in entries] == [("jo@example.net", False)]
