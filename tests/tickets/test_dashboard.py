@@ -399,6 +399,9 @@ def test_state_page_shows_domains_open_tickets_contacts_and_resolution(desk, peo
     assert desk["foreign"].number not in page and desk["spam"][0].number not in page
     assert "postmaster@northland.example" in page  # the mail admin named on its tickets
     assert 'data-cause="spam_filter"' in page and "3 h 0 min" in page  # the median
+    # Each count links to the state's resolved tickets of that cause.
+    link = f"?state={north.pk}&amp;resolved=true&amp;cause=spam_filter"
+    assert f'href="{reverse("tickets:list")}{link}"' in page
 
 
 def test_a_state_admin_sees_only_its_own_state_page(desk, people, client):
