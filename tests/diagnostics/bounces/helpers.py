@@ -24,6 +24,7 @@ PARTS = {
     "fourth": (FIXTURES / "fourth", "labels.jsonl"),
     "mta-fourth": (FIXTURES / "mta-fourth", "labels.jsonl"),
     "fifth": (FIXTURES / "fifth", "labels.jsonl"),
+    "sixth": (FIXTURES / "sixth", "labels.jsonl"),
 }
 # (reason, permanent/temporary, recipients exact) as measured and reported in docs/bounces.md,
 # less about two points, so that a regression fails. "third" and "mta-third" were collected
@@ -47,6 +48,10 @@ FLOORS = {
     # and run once: 40/43, 43/43, 42/43; one rule added after the run (an address inside a
     # server's reply) made it 41/43, 43/43, 43/43, which the floor holds.
     "fifth": (0.93, 0.98, 0.98),
+    # The sixth round's part (SELECTION.md, reader frozen at 145bc01, run once): 30/31, 31/31,
+    # 31/31 against the reference; 29/31 against the recipients the messages name (two Sun
+    # Messaging Server reports name an internal source route as Final-Recipient).
+    "sixth": (0.94, 0.98, 0.98),
 }
 # Recipients exact against those the message itself names (named.jsonl), for the parts that
 # have them: as measured, less about two points.
@@ -56,6 +61,7 @@ NAMED_FLOORS = {
     "fourth": 0.98,
     "mta-fourth": 0.98,
     "fifth": 0.98,
+    "sixth": 0.92,
 }
 
 

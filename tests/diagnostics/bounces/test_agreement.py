@@ -56,9 +56,9 @@ def test_split_follows_its_rule_and_covers_every_file():
     )
     fresh_sources = (FIXTURES / "fresh" / "SOURCES.tsv").read_text().splitlines()[1:]
     assert sorted(line.split("\t")[0] for line in fresh_sources) == SPLIT["fresh"]
-    for part in ("third", "mta-third", "fourth", "mta-fourth", "fifth"):
+    for part in ("third", "mta-third", "fourth", "mta-fourth", "fifth", "sixth"):
         assert SPLIT[part] == sorted(path.name for path in (FIXTURES / part).glob("*.eml"))
-    for part in ("third", "fourth", "fifth"):
+    for part in ("third", "fourth", "fifth", "sixth"):
         sources = (FIXTURES / part / "SOURCES.tsv").read_text().splitlines()[1:]
         assert sorted(line.split("\t")[0] for line in sources) == SPLIT[part]
 
