@@ -65,6 +65,7 @@ _COMMAND_CONTEXT_RE = rx.compile(
 _TRANSCRIPT_SENT_RE = rx.compile(r"^\s*(?:>>>|In:)\s*(RCPT TO|MAIL FROM|DATA|HELO|EHLO|\.)", rx.I)
 _TRANSCRIPT_REPLY_RE = rx.compile(r"^\s*(?:<<<|Out:)\s*([245])\d\d\b")
 _TRANSCRIPT_SESSION_RE = rx.compile(r"^\s*\.\.\. while talking to ", rx.I)
+_TRANSCRIPT_IN_RE = rx.compile(r"^\s*in:", rx.I | rx.M)
 
 
 _DRAFT_FIELDS = (
@@ -233,6 +234,12 @@ def find_command(text: str) -> str:
 
 def _transcript_command(text: str) -> str:
     """The step the first failure reply of a transcript answered ("CONN" before any command)."""
+    if (
+        ">>>" not in text
+        and "while talking to" not in text.lower()
+        and not _TRANSCRIPT_IN_RE.search(text)
+    ):
+        return ""  # no session and no command sent: no reply counts (the common case)
     sent, in_session = "", False
     for line in text.splitlines():
         if _TRANSCRIPT_SESSION_RE.match(line):

@@ -265,6 +265,8 @@ class _Mentions:
         self.lines_of: dict[str, list[int]] = {}
         self.on_line: dict[int, set[str]] = {}
         for index, line in enumerate(lines):
+            if "@" not in line:
+                continue  # no address on it (most lines)
             heading = _ADDRESS_HEADING_RE.match(line)
             for match in ADDRESS_RE.finditer(line):
                 address = match.group()
@@ -406,20 +408,31 @@ _BOILERPLATE_PHRASES = (
     r"|this is the (?:mail system|postfix)"
     r"|i'm sorry to have to inform you|there was an error delivering your mail|it's attached below"
 )
-_BOILERPLATE_RE = rx.compile(
-    r"^(?!.*(?<![\w.])[245]\d\d[ -])"  # a line with a server's reply is never boilerplate
-    rf".*(?:{_BOILERPLATE_PHRASES}|^\s*the mail system\s*$).*$",
-    rx.I | rx.MULTILINE,
-)
-# The same phrases, unanchored, searched in the lower-cased text: a quick test that most texts
-# fail (without IGNORECASE the engine skips ahead to the phrases' first letters).
+# The phrases, searched in the lower-cased text (without IGNORECASE the engine skips ahead to
+# the phrases' first letters); a line with a server's reply is never boilerplate.
 _BOILERPLATE_HINT_RE = rx.compile(f"{_BOILERPLATE_PHRASES}|the mail system")
+_REPLY_IN_LINE_RE = rx.compile(r"(?<![\w.])[245]\d\d[ -]")
 
 
 def _without_boilerplate(text: str) -> str:
-    if not _BOILERPLATE_HINT_RE.search(text.lower()):
+    """The text with each line of the MTAs' stock phrases emptied (its line end kept)."""
+    lowered = text.lower()
+    if not _BOILERPLATE_HINT_RE.search(lowered):
         return text
-    return _BOILERPLATE_RE.sub("", text)
+    lines = text.split("\n")
+    for index, line in enumerate(lowered.split("\n")):
+        if _is_boilerplate(line):
+            lines[index] = ""
+    return "\n".join(lines)
+
+
+def _is_boilerplate(line: str) -> bool:
+    if _REPLY_IN_LINE_RE.search(line):
+        return False
+    if line.strip() == "the mail system":
+        return True
+    # "the mail system" alone on its line is the signature; elsewhere only the other phrases.
+    return any(m.group() != "the mail system" for m in _BOILERPLATE_HINT_RE.finditer(line))
 
 
 def _says_something(text: str) -> bool:

@@ -8,14 +8,24 @@ names taken out (matching without IGNORECASE is about three times faster).
 
 from __future__ import annotations
 
+from functools import cache
+
 from diagnostics.bounces import rx
+
+# The lower-cased phrases behind each pattern phrases_re() made, for the quick test below.
+_SOURCES: dict[str, list[str]] = {}
 
 
 def phrases_re(*patterns: str) -> rx.Pattern[str]:
     """One lower-case pattern for a list of phrases; search it in lower-cased text."""
-    joined = "|".join(f"(?:{pattern})" for pattern in patterns)
     # Lower every letter but the escapes: "\S" and "\W" keep their meaning.
-    return rx.compile(rx.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), joined))
+    lowered = [
+        rx.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), pattern)
+        for pattern in patterns
+    ]
+    joined = "|".join(f"(?:{pattern})" for pattern in lowered)
+    _SOURCES[joined] = lowered
+    return rx.compile(joined)
 
 
 # Ordered: the first reason whose phrases match wins, so the narrow readings come before the
@@ -351,3 +361,70 @@ PHRASES: tuple[tuple[str, rx.Pattern[str]], ...] = (
 
 # Every phrase at once: whether a line says anything we know, in one search.
 ANY_PHRASE_RE = rx.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PHRASES))
+
+
+def candidates(lowered: str) -> tuple[rx.Pattern[str], ...]:
+    """The phrases that can occur in the lower-cased text, each as its own pattern; () when
+    none can. A phrase with a run of three plain characters that each of its matches contains
+    ("dnsbl" in "\\bdnsbl\\b") is a candidate only when the text holds that run, found by
+    substring; the few others always are (as one pattern). Most lines of a notice hold no
+    phrase, and substring tests are many times cheaper than the phrases' expressions."""
+    by_anchor, unanchored = _quick_test()
+    found = [pattern for anchor, patterns in by_anchor if anchor in lowered for pattern in patterns]
+    if unanchored is not None:
+        found.append(unanchored)
+    return tuple(found)
+
+
+@cache
+def _quick_test() -> tuple[
+    tuple[tuple[str, tuple[rx.Pattern[str], ...]], ...], rx.Pattern[str] | None
+]:
+    anchored: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for pattern in (source for _, table in PHRASES for source in _SOURCES[table.pattern]):
+        anchor = _required_run(pattern)
+        if anchor:
+            anchored.setdefault(anchor, []).append(pattern)
+        else:
+            rest.append(pattern)
+    # An anchor that contains a shorter one is implied by it: its phrases go under the shorter.
+    groups: dict[str, list[str]] = {}
+    for anchor in sorted(anchored, key=len):
+        home = next((kept for kept in groups if kept in anchor), anchor)
+        groups.setdefault(home, []).extend(anchored[anchor])
+    by_anchor = tuple(
+        (anchor, tuple(rx.compile(pattern) for pattern in patterns))
+        for anchor, patterns in groups.items()
+    )
+    unanchored = rx.compile("|".join(f"(?:{p})" for p in rest)) if rest else None
+    return by_anchor, unanchored
+
+
+def _required_run(pattern: str) -> str:
+    """The longest run of plain characters in every match of the pattern (3 or more), or ""."""
+    try:
+        from re import _constants, _parser  # the standard library's own pattern parser
+
+        tree = _parser.parse(pattern)
+    except Exception:  # an interpreter without it: no quick test for this phrase
+        return ""
+    runs: list[str] = []
+    run: list[str] = []
+
+    def walk(items) -> None:
+        for op, arg in items:
+            if op is _constants.LITERAL:
+                run.append(chr(arg))
+            elif op is _constants.AT:
+                continue  # \b, ^, $: zero-width, the characters around it stay adjacent
+            elif op is _constants.SUBPATTERN and not arg[1] and not arg[2]:
+                walk(arg[3])  # a plain group is part of the sequence
+            else:
+                runs.append("".join(run))
+                run.clear()
+
+    walk(tree)
+    runs.append("".join(run))
+    best = max(runs, key=len)
+    return best if len(best) >= 3 else ""

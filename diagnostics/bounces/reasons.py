@@ -29,7 +29,7 @@ from functools import lru_cache
 
 from diagnostics.bounces import reference, rules, rx
 from diagnostics.bounces.common import mask_addresses, mask_hosts
-from diagnostics.bounces.phrases import ANY_PHRASE_RE, PHRASES
+from diagnostics.bounces.phrases import PHRASES, candidates
 
 REASONS: tuple[str, ...] = (
     "userunknown", "blocked", "mailboxfull", "filtered", "expired", "rejected",
@@ -131,7 +131,12 @@ def reason_for_phrase(text: str) -> str:
 @lru_cache(maxsize=64)  # a notice's lines are read again for each recipient it names
 def has_known_phrase(text: str) -> bool:
     """True when a text holds any phrase of ours (addresses and host names do not count)."""
-    return bool(ANY_PHRASE_RE.search(mask_hosts(mask_addresses(text[:_TEXT_WINDOW])).lower()))
+    text = text[:_TEXT_WINDOW]
+    found = candidates(text.lower())
+    if not found:
+        return False  # most lines: masking only ever takes matches away, so none with it either
+    masked = mask_hosts(mask_addresses(text)).lower()
+    return any(pattern.search(masked) for pattern in found)
 
 
 def classify(
