@@ -181,6 +181,34 @@ def test_comment_and_filters(people):
     assert [t["number"] for t in listed["results"]] == [ticket.number]
 
 
+def test_the_list_sorts_as_the_pages_do_and_refuses_an_unknown_order(people, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 2}
+    tickets = [file_ticket(people["state_admin"]) for _ in range(3)]
+    Ticket.objects.filter(pk=tickets[0].pk).update(subject="b")
+    Ticket.objects.filter(pk=tickets[1].pk).update(subject="c")
+    Ticket.objects.filter(pk=tickets[2].pk).update(subject="a")
+    client = api(people["national"])
+
+    def numbers(query) -> tuple[list[str], dict]:
+        body = client.get("/api/tickets/", query).json()
+        return [t["number"] for t in body["results"]], body
+
+    newest, _ = numbers({})
+    assert newest == [tickets[2].number, tickets[1].number]  # newest filed first by default
+    first, body = numbers({"sort": "subject"})
+    assert first == [tickets[2].number, tickets[0].number]  # a, b
+    assert "sort=subject" in body["next"]
+    following = client.get(body["next"]).json()
+    assert [t["number"] for t in following["results"]] == [tickets[1].number]  # c
+    assert numbers({"sort": "-subject"})[0] == [tickets[1].number, tickets[0].number]
+
+    refused = client.get("/api/tickets/", {"sort": "password"})
+    assert refused.status_code == 400 and "subject" in refused.json()["sort"][0]
+    # A cursor is valid only for the order it was made for.
+    cursor = body["next"].split("cursor=")[1].split("&")[0]
+    assert client.get("/api/tickets/", {"sort": "number", "cursor": cursor}).status_code == 404
+
+
 def test_schema_and_docs_are_served(client, people):
     assert client.get("/api/schema/").status_code == 200
     client.force_login(people["national"])

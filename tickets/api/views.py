@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -19,6 +20,7 @@ from tickets import selectors, services
 from tickets.api import serializers as s
 from tickets.api.schema import RESPONSE_HEADERS, answers
 from tickets.filters import TicketFilter
+from tickets.selectors.desk import DEFAULT_SORT, SORTS
 from tickets.selectors.tickets import (
     COUNT_CAP,
     LAST,
@@ -37,14 +39,20 @@ class TicketPagination(BasePagination):
     """
 
     cursor_query_param = "cursor"
+    sort_query_param = "sort"
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
+        sort = request.query_params.get(self.sort_query_param) or DEFAULT_SORT
+        if sort not in SORTS:
+            # The pages fall back to the default with a message; a program is told at once.
+            raise ValidationError({self.sort_query_param: [f"Choose one of: {', '.join(SORTS)}."]})
         self.page: TicketPage = ticket_list_page(
             queryset,
             cursor=request.query_params.get(self.cursor_query_param),
             searched=bool(request.query_params.get("q", "").strip()),
             size=api_settings.PAGE_SIZE,
+            ordering=SORTS[sort],
         )
         return list(self.page)
 
@@ -107,9 +115,18 @@ class TicketPagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": "The page: a cursor from a `next`, `previous` or `last` link; "
-                "none for the first page.",
+                "none for the first page. A cursor is valid only with the `sort` it was made for.",
                 "schema": {"type": "string"},
-            }
+            },
+            {
+                "name": self.sort_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The order, as on the list page: `-filed` (newest filed first, "
+                "the default), `filed`, `waiting` (longest in its status first), `-waiting`, "
+                "`status`, `-status`, `subject`, `-subject`, `number`, `-number`.",
+                "schema": {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
+            },
         ]
 
 
