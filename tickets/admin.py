@@ -9,6 +9,7 @@ read, and the audit log. Every change made in the admin is a `LogEntry`, read in
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.utils.html import format_html
 
 from tickets.admin_site import national_staff
@@ -24,6 +25,7 @@ from tickets.models import (
     TicketEvent,
     User,
 )
+from tickets.roles import Role
 
 
 class NationalStaffAccess:
@@ -113,13 +115,18 @@ class DeliveryUserAdmin(NationalStaffAccess, UserAdmin):
     list_display = ["username", "email", "organisation", "is_active"]
     list_filter = ["organisation", "groups", "is_active"]
     list_select_related = ["organisation"]
-    # National staff keep the people of states up to date; roles, staff and superuser flags,
-    # and anyone outside a state, stay with superusers.
-    national_may = frozenset({"view", "change"})
+    # National staff keep the people of states up to date and add new ones (always as state
+    # admins of a state); roles, staff and superuser flags, and anyone outside a state, stay
+    # with superusers.
+    national_may = frozenset({"view", "add", "change"})
     national_fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "email", "organisation", "is_active"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    national_add_fieldsets = [
+        (None, {"fields": ["username", "usable_password", "password1", "password2"]}),
+        ("Person", {"fields": ["first_name", "last_name", "email", "organisation"]}),
     ]
 
     def get_queryset(self, request):
@@ -129,9 +136,23 @@ class DeliveryUserAdmin(NationalStaffAccess, UserAdmin):
         return users
 
     def get_fieldsets(self, request, obj=None):
-        if national_staff(request) and obj is not None:
-            return self.national_fieldsets
+        if national_staff(request):
+            return self.national_fieldsets if obj is not None else self.national_add_fieldsets
         return super().get_fieldsets(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if national_staff(request) and obj is None:
+            # A person of a state is reached by mail and belongs to one state.
+            for name in ("email", "organisation"):
+                form.base_fields[name].required = True
+        return form
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if national_staff(request) and not change:
+            group, _ = Group.objects.get_or_create(name=Role.STATE_ADMIN.value)
+            obj.groups.add(group)
 
     def get_readonly_fields(self, request, obj=None):
         if national_staff(request):

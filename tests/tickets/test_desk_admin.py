@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory, file_ticket
 from tickets.models import CannedReply
+from tickets.roles import Role, role_of
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,61 @@ def test_superusers_keep_the_whole_admin(client, db):
     client.force_login(root)
     assert client.get(reverse("admin:auth_group_changelist")).status_code == 200
     assert client.get(reverse("admin:tickets_auditlogentry_changelist")).status_code == 200
+
+
+def test_national_staff_add_a_state_admin_and_nothing_else(client, people):
+    client.force_login(people["national"])
+    url = reverse("admin:tickets_user_add")
+    form = client.get(url).context["adminform"].form
+    assert "groups" not in form.fields and "is_superuser" not in form.fields
+    assert "is_staff" not in form.fields
+    state = people["state_admin"].organisation
+    # Only states are offered, and a state, an address and a password are required.
+    offered = {choice.value for choice, _ in form.fields["organisation"].choices if choice}
+    assert offered == set(type(state).objects.filter(kind=state.kind).values_list("pk", flat=True))
+    missing = client.post(url, {"username": "nell", "usable_password": "true"})
+    assert (
+        missing.status_code == 200
+        and not type(people["national"]).objects.filter(username="nell").exists()
+    )
+    response = client.post(
+        url,
+        {
+            "username": "nell",
+            "usable_password": "true",
+            "password1": "A-long-enough-passphrase-9",
+            "password2": "A-long-enough-passphrase-9",
+            "first_name": "Nell",
+            "last_name": "North",
+            "email": "nell@northland.example",
+            "organisation": state.pk,
+            "is_superuser": "on",
+            "is_staff": "on",
+            "groups": ["1"],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    nell = type(people["national"]).objects.get(username="nell")
+    assert (nell.organisation, nell.email, nell.is_staff, nell.is_superuser) == (
+        state,
+        "nell@northland.example",
+        False,
+        False,
+    )
+    assert role_of(nell) == Role.STATE_ADMIN
+    assert nell.check_password("A-long-enough-passphrase-9")
+    assert LogEntry.objects.filter(object_id=str(nell.pk), user=people["national"]).exists()
+    # A liaison's organisation is not a state: refused.
+    refused = client.post(
+        url,
+        {
+            "username": "vic",
+            "usable_password": "true",
+            "password1": "A-long-enough-passphrase-9",
+            "password2": "A-long-enough-passphrase-9",
+            "email": "vic@vendor.example",
+            "organisation": people["liaison"].organisation_id,
+        },
+    )
+    assert refused.status_code == 200
+    assert not type(people["national"]).objects.filter(username="vic").exists()
