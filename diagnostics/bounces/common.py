@@ -233,13 +233,15 @@ def find_command(text: str) -> str:
 
 
 def _transcript_command(text: str) -> str:
-    """The step the first failure reply of a transcript answered ("CONN" before any command)."""
+    """The step the first failure reply of a transcript answered ("CONN" before any command:
+    also a Sendmail "<<<" reply with no session line before it, a refused connection)."""
     if (
         ">>>" not in text
+        and "<<<" not in text
         and "while talking to" not in text.lower()
         and not _TRANSCRIPT_IN_RE.search(text)
     ):
-        return ""  # no session and no command sent: no reply counts (the common case)
+        return ""  # no session, no command sent, no server reply quoted (the common case)
     sent, in_session = "", False
     for line in text.splitlines():
         if _TRANSCRIPT_SESSION_RE.match(line):
@@ -250,7 +252,7 @@ def _transcript_command(text: str) -> str:
             sent, in_session = command.group(1), True
             continue
         reply = _TRANSCRIPT_REPLY_RE.match(line)
-        if reply and reply.group(1) in "45" and in_session:
+        if reply and reply.group(1) in "45" and (in_session or line.lstrip().startswith("<<<")):
             return "DATA" if sent == "." else (_command_from_phrase(sent) if sent else "CONN")
     return _command_from_phrase(sent) if sent and sent != "." else ("DATA" if sent else "")
 

@@ -216,10 +216,11 @@ class _Module:
             if found:
                 return self._overridden(found, diagnostic)
             rows = tuple(row for row in rows if row not in table)
-        found = _first_match(rows, mask_addresses(diagnostic[:_TEXT_WINDOW]), status)
+        text = mask_addresses(diagnostic[:_TEXT_WINDOW])
+        found = _first_match(rows, text, status)
         if found:
             return self._overridden(found, diagnostic)
-        lowered = mask_addresses(diagnostic[:_TEXT_WINDOW]).lower()
+        lowered = text.lower()
         if any(phrase in lowered for phrase in self.delayed):
             return "expired"
         if self._entry.get("status_fallback"):

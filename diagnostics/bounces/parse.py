@@ -19,7 +19,12 @@ from diagnostics.bounces.common import (
     squeeze,
 )
 from diagnostics.bounces.mta_messages import mta_reason
-from diagnostics.bounces.reasons import bounce_class_for, classify, is_hard_bounce
+from diagnostics.bounces.reasons import (
+    bounce_class_for,
+    classify,
+    is_hard_bounce,
+    unless_made_permanent,
+)
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 _DIAGNOSTIC_MAX_CHARS = 1000
@@ -186,10 +191,6 @@ def _finish(draft: Draft) -> BounceRecipient:
     reply_code = find_reply_code(diagnostic)
     command = draft.command or find_command(diagnostic)
     command = command or lhost.module_command(draft.lhost, diagnostic)
-    if not command and draft.lhost == "Sendmail" and _SERVER_REPLY_LINE_RE.search(draft.block):
-        # Sendmail's module: a transcript with the server's replies ("<<< 554 ...") but no
-        # command sent (">>> RCPT") was refused at the greeting; it reads that step as EHLO.
-        command = "EHLO"
     reason = _reason(draft, diagnostic, status, reply_code, command)
     if not status and not reply_code and draft.context:
         # A notice that gives one reason for all its recipients (qmail, MailMarshal) carries the
@@ -223,7 +224,7 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
     )
     # A module reads the whole paragraph its MTA wrote, not only the server's reply.
     preset = preset or lhost.module_reason(draft.lhost, draft.context)
-    preset = preset or _unless_contradicted(mta_reason(diagnostic), status, reply_code)
+    preset = preset or unless_made_permanent(mta_reason(diagnostic), status, reply_code)
     remote_host = domain = ""
     if not preset or preset in rules.retried_reasons():
         remote_host = draft.remote_host or find_remote_host(diagnostic or draft.context)
@@ -250,17 +251,6 @@ def _reason(draft: Draft, diagnostic: str, status: str, reply_code: str, command
         context=draft.context,
         preset=preset,
     )
-
-
-_SERVER_REPLY_LINE_RE = rx.compile(r"^<<<[ ]+\S", rx.M)
-
-
-def _unless_contradicted(reason: str, status: str, reply_code: str) -> str:
-    """Another MTA's own sentence, unless it would call permanent what the server's code calls
-    temporary (a 4.x.x status or a 4xx reply, RFC 3463 and RFC 5321 4.2.1)."""
-    if reason and rules.is_hard(reason, "") and (status or reply_code)[:1] == "4":
-        return ""
-    return reason
 
 
 def _specific_comment(comment: str) -> str:

@@ -359,9 +359,6 @@ PHRASES: tuple[tuple[str, rx.Pattern[str]], ...] = (
     ),
 )
 
-# Every phrase at once: whether a line says anything we know, in one search.
-ANY_PHRASE_RE = rx.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in PHRASES))
-
 
 def candidates(lowered: str) -> tuple[rx.Pattern[str], ...]:
     """The phrases that can occur in the lower-cased text, each as its own pattern; () when

@@ -174,15 +174,18 @@ def classify(
     reason = _second_pass(evidence, reply_code, action, diagnostic_type)
     if reason:
         return reason
-    reason = _fallback(diagnostic or context, command)
-    if reason and _temporary_code(status, reply_code) and rules.is_hard(reason, ""):
-        reason = ""  # our own phrases never call permanent what a 4xx code calls temporary
+    # Our own phrases never call permanent what a 4xx code calls temporary.
+    reason = unless_made_permanent(_fallback(diagnostic or context, command), status, reply_code)
     return reason or ("onhold" if text else "undefined")
 
 
-def _temporary_code(status: str, reply_code: str) -> bool:
-    """A 4.x.x status or, without one, a 4xx reply (RFC 3463, RFC 5321 4.2.1)."""
-    return (status or reply_code)[:1] == "4"
+def unless_made_permanent(reason: str, status: str, reply_code: str) -> str:
+    """A reading from words alone (our phrases, another MTA's sentences), or "" when it would
+    call permanent what the server's code calls temporary: a 4.x.x status or, without one, a
+    4xx reply (RFC 3463, RFC 5321 4.2.1)."""
+    if reason and rules.is_hard(reason, "") and (status or reply_code)[:1] == "4":
+        return ""
+    return reason
 
 
 class _Evidence:
@@ -314,10 +317,9 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
     # What an MTA or provider module of the reference reads its own messages as: only where the
     # status code, its class and the SMTP step said nothing, since the same words turn up in
     # other MTAs' reports (RFC 3463's classes come before any phrase).
-    reason = reference.format_reason(evidence.text)
-    if reason and rules.is_hard(reason, "") and _temporary_code(evidence.status, reply_code):
-        return ""  # a 4.x.x status or 4xx reply is temporary whatever another MTA's words say
-    return reason
+    return unless_made_permanent(
+        reference.format_reason(evidence.text), evidence.status, reply_code
+    )
 
 
 def _fallback(text: str, command: str) -> str:

@@ -509,6 +509,19 @@ def test_a_refusal_before_any_command_is_no_verdict_on_the_recipient():
     assert [(e.reason, e.hard_bounce) for e in at_rcpt] == [("userunknown", True)]
 
 
+def test_a_quoted_reply_with_no_session_line_is_a_refusal_before_any_command_too():
+    # Sendmail quotes the server ("<<< 550 ...") without "... while talking to" when the
+    # connection itself was refused; its module reads that step as EHLO.
+    message = _SENDMAIL_DSN_TRANSCRIPT.format(sent="").replace(
+        "... while talking to mx.example.net.:\n", ""
+    )
+    assert "while talking" not in message
+
+    entries = parse_bounce(message)
+
+    assert [(e.reason, e.hard_bounce) for e in entries] == [("blocked", False)]
+
+
 def test_an_address_inside_the_servers_reply_is_not_a_recipient():
     message = """\
 From: Mail Delivery Subsystem <mailer-daemon@mail.example.org>
