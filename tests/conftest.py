@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from typing import NoReturn
 
 import pytest
@@ -138,6 +139,34 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@contextmanager
+def live_page(browser, live_server, settings, **options):
+    """A page of the live site in a fresh browser context (options go to new_context)."""
+    settings.SITE_URL = live_server.url
+    context = browser.new_context(**options)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, settings):
+    """A page of the live site under the site's own content security policy."""
+    with live_page(browser, live_server, settings) as page:
+        yield page
+
+
+@pytest.fixture
+def axe_page(browser, live_server, settings):
+    """A page whose content security policy is bypassed so that a test can inject axe-core as
+    an inline script (the site's own scripts are unchanged); downloads are accepted."""
+    with live_page(browser, live_server, settings, bypass_csp=True, accept_downloads=True) as page:
+        yield page
 
 
 # --- No silent skips in CI -------------------------------------------------------------------

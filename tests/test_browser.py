@@ -18,16 +18,6 @@ from tickets.models import AddressStatus, Status, Ticket
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def page(browser, live_server, settings):
-    settings.SITE_URL = live_server.url
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
 def log_in(page, base, user):
     page.context.clear_cookies()
     page.goto(f"{base}/login/")

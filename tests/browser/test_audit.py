@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.axe import axe_violations, describe
-from tests.test_browser import log_in, page  # noqa: F401 - the page fixture
+from tests.test_browser import log_in
 from tickets.models import MailDomain, SuppressionAudit, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,7 +15,7 @@ EXPORT = "email\njane@ok.test\nbob@nullmx.test\nal@gmial.com\n"
 
 
 def test_upload_progress_report_and_a_ticket_in_the_browser(
-    page,  # noqa: F811
+    page,
     browser,
     live_server,
     people,

@@ -26,14 +26,9 @@ def spamd():
 
 
 @pytest.fixture
-def page(browser, live_server, settings):
-    settings.SITE_URL = live_server.url
-    # axe-core is injected as a script tag, which the site's CSP would refuse.
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(axe_page):
+    """Its tests inject axe-core (tests/conftest.py, axe_page)."""
+    return axe_page
 
 
 @pytest.fixture(autouse=True)

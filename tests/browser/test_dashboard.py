@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tests.browser.artifacts import WIDTHS, page_overflows, screenshot
 from tests.browser.axe import axe_violations, describe
+from tests.conftest import live_page
 from tests.factories import file_ticket, move
 from tests.test_browser import log_in
 from tests.tickets.test_dashboard import resolved_by_national
@@ -21,12 +22,9 @@ from tickets.models import OPEN_STATUSES, Status, Ticket
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _open(browser, **options):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    # Script errors, refusals by the content security policy, and failed loads (the browser's
-    # own favicon request aside: the site has none).
+def _watched(page):
+    """The page, recording script errors, refusals by the content security policy and failed
+    loads (the browser's own favicon request aside: the site has none) in `page.errors`."""
     errors: list[str] = []
 
     def on_console(message):
@@ -41,25 +39,24 @@ def _open(browser, **options):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("response", on_response)
     page.errors = errors
-    return context, page
+    return page
+
+
+LAPTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
 def page(browser, live_server, settings):
     """A page under the site's own content security policy: a chart that needs more fails."""
-    settings.SITE_URL = live_server.url
-    context, page = _open(browser)
-    yield page
-    context.close()
+    with live_page(browser, live_server, settings, viewport=LAPTOP) as page:
+        yield _watched(page)
 
 
 @pytest.fixture
 def audited_page(browser, live_server, settings):
     """A page axe-core can be injected into (its script is inline, which the policy refuses)."""
-    settings.SITE_URL = live_server.url
-    context, page = _open(browser, bypass_csp=True)
-    yield page
-    context.close()
+    with live_page(browser, live_server, settings, viewport=LAPTOP, bypass_csp=True) as page:
+        yield _watched(page)
 
 
 @pytest.fixture

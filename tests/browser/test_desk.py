@@ -22,14 +22,9 @@ NOTE = "Desk-only: their gateway quarantines us (note 5e1b)"
 
 
 @pytest.fixture
-def page(browser, live_server, settings):
-    settings.SITE_URL = live_server.url
-    # bypass_csp: axe-core is injected as an inline script, which the site's CSP refuses.
-    context = browser.new_context(accept_downloads=True, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(axe_page):
+    """Its tests inject axe-core (tests/conftest.py, axe_page)."""
+    return axe_page
 
 
 def check_layout(page, name: str) -> None:

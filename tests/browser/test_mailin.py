@@ -24,15 +24,9 @@ def _inbound(settings):
 
 
 @pytest.fixture
-def page(browser, live_server, settings):
-    """A page whose Content-Security-Policy lets the test inject axe-core (the site's own
-    scripts are unchanged)."""
-    settings.SITE_URL = live_server.url
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(axe_page):
+    """Its tests inject axe-core (tests/conftest.py, axe_page)."""
+    return axe_page
 
 
 def test_national_staff_add_a_waiting_message_to_a_ticket(page, live_server, people):

@@ -15,14 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(browser, live_server, settings):
-    settings.SITE_URL = live_server.url
-    # axe-core is injected as a script tag, which the site's CSP refuses: let the test do it.
-    context = browser.new_context(bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(axe_page):
+    """Its tests inject axe-core (tests/conftest.py, axe_page)."""
+    return axe_page
 
 
 def test_choosing_the_daily_digest_holds_the_next_update_for_it(page, live_server, people):

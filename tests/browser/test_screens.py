@@ -18,16 +18,6 @@ from tickets.models import Ticket
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def page(browser, live_server, settings):
-    settings.SITE_URL = live_server.url
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
-
-
 LONG_NAME = "Maximiliane" * 18  # 198 characters, not one space
 LONG_LOCAL = "a" * 64  # the longest local part an address may have
 DESCRIPTION = "NoSpacesAtAll" * 400  # 5,200 characters in one word
