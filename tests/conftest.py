@@ -73,6 +73,14 @@ def state_admin(groups, state):
 
 
 @pytest.fixture
+def nora(state_admin):
+    """The state admin with an address mail can come from."""
+    state_admin.email = "nora@northland.test"
+    state_admin.save(update_fields=["email"])
+    return state_admin
+
+
+@pytest.fixture
 def foreign_admin(groups, other_state):
     return UserFactory(username="southport", organisation=other_state, role=Role.STATE_ADMIN)
 

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 
+from tickets.models import EventKind
+
 _selectors = itertools.count(1)
 REPLY_DOMAIN = "reply.sender.test"
 
@@ -50,6 +52,28 @@ def message(
             maintype, subtype = content_type.split("/")
             mail.add_attachment(content, maintype=maintype, subtype=subtype, filename="part")
     return mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
+
+
+def our_message_id(ticket) -> str:
+    """A Message-ID of ours on the ticket's thread, as a reply's In-Reply-To names it."""
+    return f"<ticket-{ticket.pk}-event-7@sender.test>"
+
+
+def thread_reply(ticket, sender: str, text: str, *, headers: dict[str, str] | None = None) -> bytes:
+    """A reply to our mail about the ticket: its number in the subject, our Message-ID in
+    In-Reply-To (more `headers` added or replacing it)."""
+    return message(
+        sender=sender,
+        to="helpdesk@sender.test",
+        subject=f"Re: [{ticket.number}] Status",
+        text=text,
+        headers={"In-Reply-To": our_message_id(ticket), **(headers or {})},
+    )
+
+
+def comments(ticket) -> list[str]:
+    """The ticket's comments, oldest first."""
+    return list(ticket.events.filter(kind=EventKind.COMMENT).values_list("text", flat=True))
 
 
 def dsn(*, recipient: str, status: str = "5.1.1", text: str = "user unknown") -> bytes:

@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from diagnostics.models import BounceEvent
 from tests.factories import file_ticket
-from tests.tickets.inbound_mail import REPLY_DOMAIN, DkimKey, dsn, message
+from tests.tickets.inbound_mail import (
+    REPLY_DOMAIN,
+    DkimKey,
+    comments,
+    dsn,
+    message,
+    our_message_id,
+    thread_reply,
+)
 from tickets import services
 from tickets.models import (
     EventKind,
@@ -54,27 +62,12 @@ def _inbound(settings):
 
 
 @pytest.fixture
-def nora(state_admin):
-    state_admin.email = "nora@northland.test"
-    state_admin.save(update_fields=["email"])
-    return state_admin
-
-
-@pytest.fixture
 def ticket(nora):
     return file_ticket(nora, "jane.roe@agency.northland.test")
 
 
 def receive(raw: bytes, source: str = "imap") -> InboundMessage:
     return services.inbound_receive(raw=raw, source=source)
-
-
-def comments(ticket: Ticket) -> list[str]:
-    return list(ticket.events.filter(kind=EventKind.COMMENT).values_list("text", flat=True))
-
-
-def our_message_id(ticket: Ticket) -> str:
-    return f"<ticket-{ticket.pk}-event-7@sender.test>"
 
 
 # --- Replies --------------------------------------------------------------------------------
@@ -110,12 +103,11 @@ def test_a_forged_reply_address_is_moderated(nora, ticket):
 
 def test_spoofed_from_without_token_or_signature_changes_nothing(nora, ticket):
     before = list(ticket.events.values_list("pk", flat=True))
-    raw = message(
-        sender=nora.email,
-        to="helpdesk@sender.test",
-        subject=f"Re: [{ticket.number}] Status",
-        text="Please withdraw this ticket.",
-        headers={"In-Reply-To": our_message_id(ticket), "References": our_message_id(ticket)},
+    raw = thread_reply(
+        ticket,
+        nora.email,
+        "Please withdraw this ticket.",
+        headers={"References": our_message_id(ticket)},
     )
     inbound = receive(raw)
     assert inbound.outcome == InboundOutcome.MODERATION
@@ -129,13 +121,7 @@ def test_spoofed_from_without_token_or_signature_changes_nothing(nora, ticket):
 def test_a_valid_dkim_signature_of_the_senders_domain_acts(dns_server, nora, ticket):
     key = DkimKey(dns_server, "northland.test")
     raw = key.sign(
-        message(
-            sender=nora.email,
-            to="helpdesk@sender.test",
-            subject=f"Re: [{ticket.number}] Status",
-            text="The users are all on the agency.northland.test domain.",
-            headers={"In-Reply-To": our_message_id(ticket)},
-        )
+        thread_reply(ticket, nora.email, "The users are all on the agency.northland.test domain.")
     )
     inbound = receive(raw)
     assert inbound.trust == InboundTrust.DKIM, inbound.reason
@@ -145,15 +131,7 @@ def test_a_valid_dkim_signature_of_the_senders_domain_acts(dns_server, nora, tic
 
 def test_a_dkim_signature_broken_in_transit_does_not_act(dns_server, nora, ticket):
     key = DkimKey(dns_server, "northland.test")
-    raw = key.sign(
-        message(
-            sender=nora.email,
-            to="helpdesk@sender.test",
-            subject=f"Re: [{ticket.number}] Status",
-            text="Original words.",
-            headers={"In-Reply-To": our_message_id(ticket)},
-        )
-    )
+    raw = key.sign(thread_reply(ticket, nora.email, "Original words."))
     inbound = receive(raw.replace(b"Original words.", b"Changed words!!"))
     assert inbound.outcome == InboundOutcome.MODERATION
     assert "did not verify" in inbound.reason
@@ -162,28 +140,18 @@ def test_a_dkim_signature_broken_in_transit_does_not_act(dns_server, nora, ticke
 
 def test_a_dkim_signature_of_another_domain_does_not_vouch_for_from(dns_server, nora, ticket):
     key = DkimKey(dns_server, "attacker.test")
-    raw = key.sign(
-        message(
-            sender=nora.email,
-            to="helpdesk@sender.test",
-            subject=f"Re: [{ticket.number}] Status",
-            text="Withdraw it.",
-            headers={"In-Reply-To": our_message_id(ticket)},
-        )
-    )
+    raw = key.sign(thread_reply(ticket, nora.email, "Withdraw it."))
     inbound = receive(raw)
     assert inbound.outcome == InboundOutcome.MODERATION
     assert comments(ticket) == []
 
 
 def test_dmarc_pass_from_the_trusted_receiving_server_acts(nora, ticket):
-    raw = message(
-        sender=nora.email,
-        to="helpdesk@sender.test",
-        subject=f"Re: [{ticket.number}] Status",
-        text="Checked again today.",
+    raw = thread_reply(
+        ticket,
+        nora.email,
+        "Checked again today.",
         headers={
-            "In-Reply-To": our_message_id(ticket),
             "Authentication-Results": "mx.helpdesk.test; spf=pass smtp.mailfrom=northland.test;"
             " dkim=pass header.d=northland.test; dmarc=pass header.from=northland.test",
         },
@@ -194,13 +162,11 @@ def test_dmarc_pass_from_the_trusted_receiving_server_acts(nora, ticket):
 
 
 def test_authentication_results_from_an_untrusted_server_prove_nothing(nora, ticket):
-    raw = message(
-        sender=nora.email,
-        to="helpdesk@sender.test",
-        subject=f"Re: [{ticket.number}] Status",
-        text="Trust me.",
+    raw = thread_reply(
+        ticket,
+        nora.email,
+        "Trust me.",
         headers={
-            "In-Reply-To": our_message_id(ticket),
             "Authentication-Results": "mx.attacker.test; dmarc=pass header.from=northland.test",
         },
     )
@@ -229,15 +195,7 @@ def test_a_state_admin_cannot_comment_on_another_states_ticket_by_mail(
 ):
     foreign = file_ticket(foreign_admin, "sam@southport.test")
     key = DkimKey(dns_server, "northland.test")
-    raw = key.sign(
-        message(
-            sender=nora.email,
-            to="helpdesk@sender.test",
-            subject=f"Re: [{foreign.number}] Status",
-            text="Let me in.",
-            headers={"In-Reply-To": our_message_id(foreign)},
-        )
-    )
+    raw = key.sign(thread_reply(foreign, nora.email, "Let me in."))
     inbound = receive(raw)
     assert inbound.outcome == InboundOutcome.MODERATION
     assert "cannot see" in inbound.reason

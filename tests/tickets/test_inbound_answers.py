@@ -44,13 +44,6 @@ def _inbound(settings):
     cache.clear()
 
 
-@pytest.fixture
-def nora(state_admin):
-    state_admin.email = "nora@northland.test"
-    state_admin.save(update_fields=["email"])
-    return state_admin
-
-
 def test_an_answer_waits_in_the_outbox_while_no_relay_takes_it_and_leaves_once(
     dns_server, nora, relays, django_capture_on_commit_callbacks
 ):

@@ -7,10 +7,10 @@ import pytest
 from django.core.cache import cache
 
 from tests.factories import file_ticket
-from tests.tickets.inbound_mail import REPLY_DOMAIN, DkimKey, message
+from tests.tickets.inbound_mail import REPLY_DOMAIN, DkimKey, comments, message, thread_reply
 from tickets import services
 from tickets.inbound.trust import aligned
-from tickets.models import EventKind, InboundOutcome, InboundTrust
+from tickets.models import InboundOutcome, InboundTrust
 from tickets.reply_tokens import reply_address
 
 pytestmark = pytest.mark.django_db
@@ -26,29 +26,8 @@ def _inbound(settings):
 
 
 @pytest.fixture
-def nora(state_admin):
-    state_admin.email = "nora@northland.test"
-    state_admin.save(update_fields=["email"])
-    return state_admin
-
-
-@pytest.fixture
 def ticket(nora):
     return file_ticket(nora, "jane.roe@agency.northland.test")
-
-
-def comments(ticket) -> list[str]:
-    return list(ticket.events.filter(kind=EventKind.COMMENT).values_list("text", flat=True))
-
-
-def reply(ticket, nora, text: str) -> bytes:
-    return message(
-        sender=nora.email,
-        to="helpdesk@sender.test",
-        subject=f"Re: [{ticket.number}] Status",
-        text=text,
-        headers={"In-Reply-To": f"<ticket-{ticket.pk}-event-7@sender.test>"},
-    )
 
 
 @pytest.mark.parametrize(
@@ -75,7 +54,9 @@ def test_dkim_alignment_follows_the_public_suffix_list(signing_domain, from_doma
 
 def test_a_signature_of_a_public_suffix_vouches_for_nobody(dns_server, nora, ticket):
     key = DkimKey(dns_server, "test")  # a valid signature, by whoever holds `test`'s key
-    inbound = services.inbound_receive(raw=key.sign(reply(ticket, nora, "Close it.")), source="x")
+    inbound = services.inbound_receive(
+        raw=key.sign(thread_reply(ticket, nora.email, "Close it.")), source="x"
+    )
     assert inbound.outcome == InboundOutcome.MODERATION
     assert "DKIM signature of test, not the From's domain" in inbound.reason
     assert comments(ticket) == []
@@ -83,7 +64,9 @@ def test_a_signature_of_a_public_suffix_vouches_for_nobody(dns_server, nora, tic
 
 def test_a_signature_of_a_sibling_under_the_same_organisation_vouches(dns_server, nora, ticket):
     key = DkimKey(dns_server, "mail.northland.test")  # the organisation's outbound service
-    inbound = services.inbound_receive(raw=key.sign(reply(ticket, nora, "Checked.")), source="x")
+    inbound = services.inbound_receive(
+        raw=key.sign(thread_reply(ticket, nora.email, "Checked.")), source="x"
+    )
     assert inbound.trust == InboundTrust.DKIM, inbound.reason
     assert inbound.outcome == InboundOutcome.COMMENTED
     assert comments(ticket) == ["Checked."]
@@ -91,7 +74,7 @@ def test_a_signature_of_a_sibling_under_the_same_organisation_vouches(dns_server
 
 def test_forgeries_in_her_name_never_push_her_own_mail_into_moderation(nora, ticket):
     forged = [
-        services.inbound_receive(raw=reply(ticket, nora, f"Forged {n}."), source="x")
+        services.inbound_receive(raw=thread_reply(ticket, nora.email, f"Forged {n}."), source="x")
         for n in range(5)
     ]
     assert {f.outcome for f in forged} == {InboundOutcome.MODERATION}
@@ -114,5 +97,5 @@ def test_her_own_storm_is_still_limited_per_person(nora, ticket):
     ]
     assert outcomes == [InboundOutcome.COMMENTED] * 3 + [InboundOutcome.MODERATION] * 2
     # Her vouched messages count for her, not for the From: a forger may still write 3.
-    forged = services.inbound_receive(raw=reply(ticket, nora, "Forged."), source="x")
+    forged = services.inbound_receive(raw=thread_reply(ticket, nora.email, "Forged."), source="x")
     assert "sent more than" not in forged.reason

@@ -19,7 +19,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.factories import file_ticket
-from tests.tickets.inbound_mail import REPLY_DOMAIN, message
+from tests.tickets.inbound_mail import REPLY_DOMAIN, comments, message
 from tests.tickets.webhooks.send import MAILGUN_SIGNING_KEY, WEBHOOK_SECRET, basic_auth
 from tickets.models import EventKind, InboundMessage, InboundOutcome
 from tickets.reply_tokens import reply_address
@@ -47,10 +47,6 @@ def ticket(state_admin):
 @pytest.fixture
 def token_address(state_admin, ticket):
     return reply_address(ticket_id=ticket.pk, user_id=state_admin.pk)
-
-
-def comments(ticket):
-    return list(ticket.events.filter(kind=EventKind.COMMENT).values_list("text", flat=True))
 
 
 def postmark_payload(to: str, text: str) -> dict:
