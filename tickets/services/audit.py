@@ -21,7 +21,6 @@ import csv
 import io
 import logging
 import re
-import threading
 import time
 import uuid
 from collections import Counter
@@ -59,7 +58,7 @@ from tickets.models import (
 from tickets.queue import queue_task_on_commit, send_task
 from tickets.roles import Role, role_of
 from tickets.selectors.audit import audit_changes_summary
-from tickets.services.common import durable, heartbeat, require_role
+from tickets.services.common import durable, heartbeat, repeating, require_role
 from tickets.services.errors import WorkflowError
 from tickets.services.filing import SPAM_FILTER_FIRST, ticket_create
 from tickets.workflow import filing_target
@@ -701,22 +700,17 @@ def dns_slots(n: int, *, holder: str) -> Iterator[None]:
     holder = f"{holder}:{uuid.uuid4().hex[:8]}"
     while not slots.acquire(n, holder, timeout=settings.AUDIT_HEARTBEAT_SECONDS):
         logger.info("waiting for %s DNS slots (%s)", n, holder)
-    stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(min(10.0, slots.lease / 3)):
-            try:
-                slots.renew(n, holder)
-            except Exception:
-                logger.warning("DNS slots of %s not renewed", holder, exc_info=True)
+        try:
+            slots.renew(n, holder)
+        except Exception:
+            logger.warning("DNS slots of %s not renewed", holder, exc_info=True)
 
-    thread = threading.Thread(target=renew, name=f"slots-{holder}", daemon=True)
-    thread.start()
     try:
-        yield
+        with repeating(renew, every=min(10.0, slots.lease / 3), name=f"slots-{holder}"):
+            yield
     finally:
-        stop.set()
-        thread.join(timeout=5)
         try:
             slots.release(n, holder)
         except Exception:  # they lapse with their lease

@@ -64,26 +64,53 @@ def bump(ticket: Ticket, *fields: str) -> None:
 
 
 @contextmanager
-def heartbeat(rows: QuerySet, *, every: float, name: str, at_once: bool = False) -> Iterator[None]:
-    """Set `heartbeat_at` on `rows` every `every` seconds (first at once if asked) from a
-    thread of its own while the block runs, so a sweeper can tell work alive from work lost."""
+def repeating(
+    task: Callable[[], bool | None],
+    *,
+    every: float,
+    name: str,
+    at_once: bool = False,
+    last: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Run `task` every `every` seconds (first at once if asked) from a daemon thread of its
+    own while the block runs; a `task` that returns False ends the thread early, and `last`
+    runs on the thread as it ends. The block waits up to 5 s for the thread on leaving."""
     stop = threading.Event()
 
-    def beat() -> None:
+    def run() -> None:
         try:
-            if at_once:
-                rows.update(heartbeat_at=timezone.now())
+            if at_once and task() is False:
+                return
             while not stop.wait(every):
-                rows.update(heartbeat_at=timezone.now())
-        except Exception:  # the database is away: the work's own writes will say so
-            logging.getLogger(__name__).warning("heartbeat of %s not written", name, exc_info=True)
+                if task() is False:
+                    return
         finally:
-            connections.close_all()
+            if last is not None:
+                last()
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{name}", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+@contextmanager
+def heartbeat(rows: QuerySet, *, every: float, name: str, at_once: bool = False) -> Iterator[None]:
+    """Set `heartbeat_at` on `rows` every `every` seconds (first at once if asked) from a
+    thread of its own while the block runs, so a sweeper can tell work alive from work lost."""
+
+    def beat() -> bool:
+        try:
+            rows.update(heartbeat_at=timezone.now())
+        except Exception:  # the database is away: the work's own writes will say so
+            logging.getLogger(__name__).warning("heartbeat of %s not written", name, exc_info=True)
+            return False
+        return True
+
+    with repeating(
+        beat, every=every, name=f"heartbeat-{name}", at_once=at_once, last=connections.close_all
+    ):
+        yield
