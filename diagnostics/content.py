@@ -170,16 +170,7 @@ def content_latest(cache: Any) -> tuple[CheckResult | None, str | None]:
         stored = cache.get(CONTENT_KEY) if cache is not None else None
         if not stored:
             return None, None
-        data = stored["result"]
-        result = CheckResult(
-            check=data["check"],
-            subject=data["subject"],
-            outcome=Outcome(data["outcome"]),
-            summary=data["summary"],
-            details=data["details"],
-            duration_ms=data["duration_ms"],
-        )
-        return result, stored.get("scored_at")
+        return CheckResult.from_dict(stored["result"]), stored.get("scored_at")
     except Exception:  # a cache outage or an old shape: as if never scored
         return None, None
 

@@ -115,6 +115,18 @@ class CheckResult:
             "duration_ms": self.duration_ms,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """The result `as_dict()` stored (the caches keep results that way)."""
+        return cls(
+            check=data["check"],
+            subject=data["subject"],
+            outcome=Outcome(data["outcome"]),
+            summary=data["summary"],
+            details=data["details"],
+            duration_ms=data["duration_ms"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

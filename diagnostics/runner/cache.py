@@ -19,18 +19,6 @@ logger = logging.getLogger(__name__)
 CACHE_VERSION = "v2"  # v2: resolver sanity results; DMARC by RFC 7489 §6.6.3
 
 
-def result_from_dict(data: dict[str, Any]) -> CheckResult:
-    """Rebuild a CheckResult from `CheckResult.as_dict()` (for the cross-run cache)."""
-    return CheckResult(
-        check=data["check"],
-        subject=data["subject"],
-        outcome=Outcome(data["outcome"]),
-        summary=data["summary"],
-        details=data["details"],
-        duration_ms=data["duration_ms"],
-    )
-
-
 def resolver_key(resolver: Any) -> str:
     """A short key for the name servers a resolver asks (answers differ between them)."""
     description = str(getattr(resolver, "description", "default"))
@@ -53,7 +41,7 @@ def cached_results(cache: Any, key: str) -> list[CheckResult] | None:
         return None
     try:
         cached = cache.get(key)
-        return [result_from_dict(r) for r in cached] if cached else None
+        return [CheckResult.from_dict(r) for r in cached] if cached else None
     except Exception:  # a cache outage or an old entry: check afresh
         logger.warning("diagnostics cache read failed for %s", key, exc_info=True)
         return None
@@ -79,7 +67,8 @@ def cached_results_many(cache: Any, keys: list[str]) -> dict[str, list[CheckResu
         return {key: results for key, results in found.items() if results}
     try:
         stored = cache.get_many(keys)
-        return {key: [result_from_dict(r) for r in value] for key, value in stored.items() if value}
+        read = CheckResult.from_dict
+        return {key: [read(r) for r in value] for key, value in stored.items() if value}
     except Exception:  # a cache outage or an old entry: check afresh
         logger.warning("diagnostics cache read failed for %d keys", len(keys), exc_info=True)
         return {}
