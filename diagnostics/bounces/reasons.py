@@ -68,6 +68,7 @@ SOFT_REASONS = frozenset(
 
 _BEFORE_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
 _GREETING = frozenset({"CONN", "EHLO", "HELO"})
+_BEFORE_RCPT = _GREETING | {"MAIL"}  # no recipient named yet
 _SYNTAX_REPLY_RE = rx.compile(r"[45]0[0-7]\Z")
 _CODES_RE = rx.compile(
     r"(?<![\w.])(?:[245]\d\d[ -]|[245]\d\d$)|(?<![\w.])#?[245]\.\d{1,3}\.\d{1,3}\b"
@@ -325,7 +326,7 @@ def _second_pass(evidence: _Evidence, reply_code: str, action: str, diagnostic_t
 def _fallback(text: str, command: str) -> str:
     """Our own reading where the reference's definitions found nothing."""
     reason = reason_for_phrase(text)
-    if reason == "userunknown" and command in _GREETING | {"MAIL"}:
+    if reason == "userunknown" and command in _BEFORE_RCPT:
         reason = ""  # refused before any recipient was named: not about the recipient's address
     if reason:
         return reason
